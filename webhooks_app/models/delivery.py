@@ -1,0 +1,69 @@
+"""The delivery log: one Delivery per (event, rule) or test send, with every attempt."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from ..choices import AttemptOutcome, DeliveryState, EventType
+from .event_rule import EventRule
+from .webhook import Webhook
+
+
+class Delivery(models.Model):
+    """One event sent to one webhook because of one rule; retried attempts share it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event_id = models.UUIDField(db_index=True, help_text="Stable across retries and redeliveries.")
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    event_rule = models.ForeignKey(
+        EventRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    webhook_name = models.CharField(max_length=150, blank=True)
+    object_type = models.CharField(max_length=100, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    event_type = models.CharField(max_length=30, choices=EventType.choices)
+    state = models.CharField(
+        max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING, db_index=True
+    )
+    attempt_count = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(help_text="The event context the attempts were rendered from.")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    last_updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name_plural = "deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.object_type}:{self.object_id} -> {self.webhook_name}"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP request (or the error that prevented it) and its response."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.FloatField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=AttemptOutcome.choices)
+    request_method = models.CharField(max_length=10, blank=True)
+    request_url = models.TextField(blank=True)
+    request_headers = models.JSONField(default=dict, blank=True)
+    request_body = models.TextField(blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}: {self.outcome}"

@@ -1,0 +1,87 @@
+"""Webhook: where and how to send an HTTP request for an event."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from ..choices import HttpMethod
+from ..validators import validate_header_template, validate_payload_url, validate_template
+
+
+class Webhook(models.Model):
+    name = models.CharField(max_length=150, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    payload_url = models.CharField(
+        "URL",
+        max_length=500,
+        help_text="An http(s) URL, or a Jinja2 template that renders one.",
+    )
+    http_method = models.CharField(
+        "HTTP method", max_length=30, choices=HttpMethod.choices, default=HttpMethod.POST
+    )
+    http_content_type = models.CharField(
+        "HTTP content type", max_length=100, default="application/json"
+    )
+    additional_headers = models.TextField(
+        blank=True,
+        help_text="Jinja2 template; one <code>Name: Value</code> a line. "
+        "Use <code>|header_safe</code> on values taken from the object.",
+    )
+    body_template = models.TextField(
+        blank=True,
+        help_text="Jinja2 template. Empty: the event context as JSON (NetBox's payload).",
+    )
+    secret = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="When set, the body is signed with HMAC-SHA512 in the X-Hook-Signature header.",
+    )
+    standard_webhooks = models.BooleanField(
+        "Standard Webhooks signature",
+        default=False,
+        help_text="Also send webhook-id, webhook-timestamp and webhook-signature (needs a secret).",
+    )
+    ssl_verification = models.BooleanField("SSL verification", default=True)
+    ca_file_path = models.CharField(
+        "CA file path",
+        max_length=4096,
+        null=True,
+        blank=True,
+        help_text="CA bundle on the worker host to verify the receiver's certificate.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    last_updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, list[ValidationError]] = {}
+        checks = (
+            ("payload_url", validate_payload_url),
+            ("additional_headers", validate_header_template),
+            ("body_template", validate_template),
+        )
+        for field, validator in checks:
+            value = getattr(self, field)
+            if value is None:
+                continue
+            try:
+                validator(value)
+            except ValidationError as exc:
+                errors.setdefault(field, []).append(exc)
+        if self.ca_file_path and not self.ssl_verification:
+            errors.setdefault("ca_file_path", []).append(
+                ValidationError("Do not specify a CA certificate file if SSL verification is disabled.")
+            )
+        if self.standard_webhooks and not self.secret:
+            errors.setdefault("standard_webhooks", []).append(
+                ValidationError("Standard Webhooks signatures need a secret.")
+            )
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,3 @@
+"""Model signal receivers (connected in AppConfig.ready)."""
+
+from __future__ import annotations
