@@ -98,6 +98,8 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> Generator[None
     _server = RedisServer()
     _server.start()
     os.environ["REDIS_URL"] = _server.url
+    # One SQLite test database per session, so concurrent sessions never share a file.
+    os.environ.setdefault("WEBHOOKS_TEST_DB", str(_server.dir / "test.sqlite3"))
     return (yield)
 
 

@@ -17,8 +17,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not os.environ.get("DATABASE_URL"):
     # A file (not :memory:) so that worker and server subprocesses see the same test database.
-    DATABASES["default"]["NAME"] = str(RUN_DIR / "tests.sqlite3")
-    DATABASES["default"]["TEST"] = {"NAME": str(RUN_DIR / "tests-test.sqlite3")}
+    # WEBHOOKS_TEST_DB is set by tests.redis_server (one file per pytest session) and passed
+    # on to worker and server subprocesses, which then open the test database itself.
+    _test_db = os.environ.get("WEBHOOKS_TEST_DB", str(RUN_DIR / "tests.sqlite3"))
+    DATABASES["default"]["NAME"] = _test_db
+    DATABASES["default"]["TEST"] = {"NAME": _test_db}
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
