@@ -41,3 +41,6 @@ LOGGING = {
     "handlers": {"null": {"class": "logging.NullHandler"}},
     "loggers": {"webhooks_app": {"handlers": ["null"], "level": "DEBUG", "propagate": True}},
 }
+
+# No collectstatic in tests: let whitenoise look files up on demand instead of warning.
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,104 @@
+"""Shared fixtures: the test Redis queue, a real receiver on loopback, webhooks and rules,
+and an in-process RQ worker that drains the queue (scheduled retries included)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import django_rq
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from rq import Queue
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+from rq.scheduler import RQScheduler
+
+from webhooks_app.models import EventRule, Webhook
+from webhooks_app.receiver import Receiver
+from webhooks_app.worker import WebhookWorker
+
+
+@pytest.fixture
+def queue() -> Iterator[Queue]:
+    """The webhook queue, emptied (with its registries) before and after the test."""
+    q = django_rq.get_queue("default")
+    q.connection.flushdb()
+    yield q
+    q.connection.flushdb()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver(secret="s3cret") as r:
+        yield r
+
+
+def make_webhook(url: str, **fields: Any) -> Webhook:
+    fields.setdefault("name", f"hook-{Webhook.objects.count() + 1}")
+    webhook = Webhook(payload_url=url, **fields)
+    webhook.full_clean()
+    webhook.save()
+    return webhook
+
+
+def make_rule(
+    webhook: Webhook,
+    models: tuple[str, ...] = ("inventory.site",),
+    events: tuple[str, ...] = ("object_created", "object_updated", "object_deleted"),
+    **fields: Any,
+) -> EventRule:
+    fields.setdefault("name", f"rule-{EventRule.objects.count() + 1}")
+    rule = EventRule.objects.create(webhook=webhook, event_types=list(events), **fields)
+    for label in models:
+        app_label, model = label.split(".")
+        rule.object_types.add(ContentType.objects.get_by_natural_key(app_label, model))
+    return rule
+
+
+@pytest.fixture
+def webhook(receiver: Receiver) -> Webhook:
+    return make_webhook(receiver.url, name="Receiver", secret="s3cret")
+
+
+@pytest.fixture
+def site_rule(webhook: Webhook) -> EventRule:
+    return make_rule(webhook, name="Sites")
+
+
+def queued_deliveries(q: Queue) -> list[list[dict[str, Any]]]:
+    """The deliveries of each queued job, in queue order."""
+    return [job.args[0] for job in q.get_jobs()]
+
+
+def drain(q: Queue, until: Callable[[], bool] | None = None, timeout: float = 15.0) -> None:
+    """Run a real RQ worker in this process until the queue is empty and nothing is scheduled
+    (or ``until()`` holds), moving due scheduled jobs (retries) onto the queue as a scheduler would."""
+    worker = WebhookWorker([q], connection=q.connection)
+    scheduler = RQScheduler([q], connection=q.connection)
+    scheduler.acquire_locks()
+    scheduled = ScheduledJobRegistry(queue=q)
+    try:
+        _drain_loop(q, worker, scheduler, scheduled, until, timeout)
+    finally:
+        scheduler.release_locks()
+
+
+def _drain_loop(q: Queue, worker: WebhookWorker, scheduler: RQScheduler, scheduled: ScheduledJobRegistry, until: Callable[[], bool] | None, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        scheduler.enqueue_scheduled_jobs()
+        worker.work(burst=True)
+        if until is not None and until():
+            return
+        if until is None and q.count == 0 and scheduled.count == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"worker did not finish in {timeout}s (queued={q.count}, scheduled={scheduled.count})"
+            )
+        time.sleep(0.1)
+
+
+def failed_jobs(q: Queue) -> list[str]:
+    return FailedJobRegistry(queue=q).get_job_ids()

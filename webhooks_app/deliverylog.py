@@ -1,0 +1,132 @@
+"""Writing the delivery log: a Delivery per (event, rule) and an attempt row per request.
+
+Results of a job are written together: one query to read the existing deliveries, bulk inserts
+and one bulk update, whatever the number of deliveries in the job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .choices import AttemptOutcome, DeliveryState
+from .conf import conf
+from .models import Delivery, DeliveryAttempt
+
+__all__ = ["AttemptResult", "existing_attempt_counts", "prune_deliveries", "record_results"]
+
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+@dataclass
+class AttemptResult:
+    delivery: dict[str, Any]
+    number: int
+    started_at: datetime
+    outcome: str
+    duration_ms: float | None = None
+    request_method: str = ""
+    request_url: str = ""
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: str = ""
+    response_status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+    error: str = ""
+    next_attempt_at: datetime | None = None
+
+    @property
+    def state(self) -> str:
+        if self.outcome == AttemptOutcome.SUCCEEDED:
+            return DeliveryState.SUCCEEDED
+        if self.outcome == AttemptOutcome.RETRYABLE and self.next_attempt_at is not None:
+            return DeliveryState.RETRYING
+        return DeliveryState.FAILED
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+def existing_attempt_counts(delivery_ids: list[str]) -> dict[str, int]:
+    rows = Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "attempt_count")
+    return {str(pk): count for pk, count in rows}
+
+
+def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
+    """Write the attempts of one job. ``known`` maps delivery ids already in the log to their
+    attempt counts; with ``WEBHOOKS_DELIVERY_LOG = "failures"`` a first-attempt success of a
+    delivery not yet logged is not written."""
+    only_failures = conf.WEBHOOKS_DELIVERY_LOG == "failures"
+    to_write = [
+        r
+        for r in results
+        if not (only_failures and r.outcome == AttemptOutcome.SUCCEEDED and r.delivery["delivery_id"] not in known)
+    ]
+    if not to_write:
+        return
+    now = timezone.now()
+    new: list[Delivery] = []
+    changed: list[Delivery] = []
+    for r in to_write:
+        d = r.delivery
+        row = Delivery(
+            id=uuid.UUID(d["delivery_id"]),
+            event_id=uuid.UUID(d["event_id"]),
+            webhook_id=d.get("webhook_id"),
+            event_rule_id=d.get("event_rule_id"),
+            webhook_name=d.get("webhook_name", ""),
+            object_type=d["object_type"],
+            object_id=d.get("object_id", ""),
+            event_type=d["event_type"],
+            state=r.state,
+            attempt_count=r.number,
+            last_status_code=r.response_status,
+            last_error=r.error[:2000],
+            next_attempt_at=r.next_attempt_at,
+            payload=d["context"],
+            created=now,
+            last_updated=now,
+        )
+        (changed if d["delivery_id"] in known else new).append(row)
+    attempts = [
+        DeliveryAttempt(
+            delivery_id=uuid.UUID(r.delivery["delivery_id"]),
+            number=r.number,
+            started_at=r.started_at,
+            duration_ms=r.duration_ms,
+            outcome=r.outcome,
+            request_method=r.request_method,
+            request_url=r.request_url,
+            request_headers=redact_headers(r.request_headers),
+            request_body=r.request_body,
+            response_status=r.response_status,
+            response_headers=r.response_headers,
+            response_body=r.response_body,
+            error=r.error,
+        )
+        for r in to_write
+    ]
+    with transaction.atomic():
+        if new:
+            Delivery.objects.bulk_create(new, ignore_conflicts=False)
+        if changed:
+            Delivery.objects.bulk_update(
+                changed,
+                ["state", "attempt_count", "last_status_code", "last_error", "next_attempt_at", "last_updated"],
+            )
+        DeliveryAttempt.objects.bulk_create(attempts)
+
+
+def prune_deliveries(days: int | None = None) -> int:
+    """Delete deliveries (and their attempts) older than the retention period; returns the count."""
+    keep = conf.WEBHOOKS_DELIVERY_RETENTION_DAYS if days is None else days
+    cutoff = timezone.now() - timedelta(days=keep)
+    deleted, per_model = Delivery.objects.filter(created__lt=cutoff).delete()
+    return per_model.get(Delivery._meta.label, 0)

@@ -1,0 +1,153 @@
+"""From committed events to delivery jobs: match rules, build payloads, group into jobs.
+
+Rules are read once per dispatch. Each event is serialized once, however many rules match;
+conditions see the event's ``data`` and ``snapshots``. Deliveries to the same webhook are
+grouped into jobs of up to ``WEBHOOKS_BATCH_SIZE``, in the order the changes were made.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import prefetch_related_objects
+
+from .choices import PUBLIC_EVENT_NAMES
+from .conf import conf
+from .events import Event
+from .models import EventRule
+from .queueing import JobSpec, enqueue_jobs, job_spec
+from .serialization import serialize_for_event, to_json_data
+from .snapshots import capture_values, current_m2m, m2m_field_names, snapshot
+
+__all__ = ["build_context", "dispatch_events", "matching_rules"]
+
+logger = logging.getLogger(__name__)
+
+
+def matching_rules(content_type_ids: Iterable[int]) -> dict[int, list[EventRule]]:
+    """Enabled rules per content type id, by name, with their webhook (one query)."""
+    through = EventRule.object_types.through
+    rows = (
+        through.objects.filter(contenttype_id__in=set(content_type_ids), eventrule__enabled=True)
+        .select_related("eventrule__webhook")
+        .order_by("eventrule__name")
+    )
+    result: dict[int, list[EventRule]] = defaultdict(list)
+    for row in rows:
+        result[row.contenttype_id].append(row.eventrule)
+    return result
+
+
+def _snapshots(event: Event) -> dict[str, Any]:
+    model = event.model
+    if event.is_delete:
+        post_m2m: dict[str, list[Any]] = {}
+        postchange = None
+    else:
+        post_m2m = current_m2m(event.instance)
+        postchange = snapshot(model, capture_values(event.instance), post_m2m)
+    if event.pre_values is None:
+        prechange = None
+    else:
+        prechange = snapshot(model, event.pre_values, {**post_m2m, **event.pre_m2m})
+    return {"prechange": prechange, "postchange": postchange}
+
+
+def build_context(event: Event, data: dict[str, Any], snapshots: dict[str, Any] | None) -> dict[str, Any]:
+    """The payload context, keys in NetBox 4.6's order."""
+    context: dict[str, Any] = {
+        "event": PUBLIC_EVENT_NAMES.get(event.event_type, event.event_type),
+        "timestamp": event.timestamp.isoformat(),
+        "object_type": event.object_type,
+        "username": event.username,
+        "request_id": event.request_id,
+        "data": data,
+    }
+    if event.request is not None:
+        context["request"] = event.request.as_dict()
+    if snapshots is not None:
+        context["snapshots"] = snapshots
+    return context
+
+
+def _prefetch(events: list[Event]) -> None:
+    """Load the many-to-many relations of all live objects in one query per model and relation."""
+    by_model: dict[type[models.Model], list[models.Model]] = defaultdict(list)
+    for event in events:
+        if not event.is_delete:
+            by_model[event.model].append(event.instance)
+    for model, instances in by_model.items():
+        names = m2m_field_names(model)
+        if names:
+            prefetch_related_objects(instances, *names)
+
+
+def _deliveries_for(event: Event, rules: list[EventRule]) -> list[dict[str, Any]]:
+    rules = [rule for rule in rules if event.event_type in (rule.event_types or ())]
+    if not rules:
+        return []
+    data = event.data if event.data is not None else serialize_for_event(event.instance)
+    snapshots = to_json_data(_snapshots(event))
+    condition_data = {**data, "snapshots": snapshots}
+    deliveries = []
+    for rule in rules:
+        if not rule.eval_conditions(condition_data):
+            continue
+        payload_data = {**rule.action_data_dict(), **data}
+        deliveries.append(
+            {
+                "delivery_id": str(uuid.uuid4()),
+                "event_id": event.event_id,
+                "webhook_id": rule.webhook_id,
+                "event_rule_id": rule.pk,
+                "event_type": event.event_type,
+                "object_type": event.object_type,
+                "object_id": str(event.instance.pk),
+                "attempt": 1,
+                "context": build_context(event, payload_data, snapshots),
+            }
+        )
+    return deliveries
+
+
+def build_jobs(events: list[Event]) -> list[JobSpec]:
+    content_types = ContentType.objects.get_for_models(*{e.model for e in events})
+    rules_by_ct = matching_rules(ct.pk for ct in content_types.values())
+    if not rules_by_ct:
+        return []
+    _prefetch(events)
+    per_webhook: dict[int, list[dict[str, Any]]] = {}
+    for event in events:
+        rules = rules_by_ct.get(content_types[event.model].pk, [])
+        if not rules:
+            continue
+        try:
+            deliveries = _deliveries_for(event, rules)
+        except Exception:
+            logger.exception("Could not build the webhook payload for %s; event skipped", event.key)
+            continue
+        for delivery in deliveries:
+            per_webhook.setdefault(delivery["webhook_id"], []).append(delivery)
+    size = max(1, conf.WEBHOOKS_BATCH_SIZE)
+    jobs = []
+    for deliveries in per_webhook.values():
+        for start in range(0, len(deliveries), size):
+            jobs.append(job_spec(deliveries[start : start + size]))
+    return jobs
+
+
+def dispatch_events(events: list[Event]) -> None:
+    """Turn committed events into queued jobs. Never raises into the caller's request."""
+    try:
+        jobs = build_jobs(events)
+    except Exception:
+        logger.exception("Webhook dispatch failed for %d event(s)", len(events))
+        return
+    if jobs:
+        enqueue_jobs(jobs)

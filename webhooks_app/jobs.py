@@ -1,0 +1,108 @@
+"""The RQ job that delivers webhooks: ``deliver(deliveries)``.
+
+A job carries one or more deliveries (plain dicts built by :mod:`webhooks_app.dispatch`). It
+loads the webhooks, renders and signs every request in this thread, sends them concurrently over
+pooled connections, writes the delivery log in one batch, and then, one by one, schedules a retry
+for each delivery that failed transiently. A delivery that fails for good ends in RQ's failed
+registry as a job of its own, which an operator can requeue.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from rq import get_current_job
+
+from .choices import AttemptOutcome
+from .conf import conf
+from .deliverylog import AttemptResult, existing_attempt_counts, record_results
+from .exceptions import WebhookError
+from .models import Webhook
+from .outcome import attempt_delivery
+from .queueing import JobSpec, fail_job, job_spec, schedule_job
+
+__all__ = ["DeliveryFailed", "deliver"]
+
+logger = logging.getLogger(__name__)
+
+
+class DeliveryFailed(WebhookError):
+    """Raised by a single-delivery job whose delivery failed for good (the job goes to RQ's
+    failed registry with this message)."""
+
+
+def _send_all(items: list[tuple[dict[str, Any], Webhook | None, int]]) -> list[AttemptResult]:
+    if len(items) == 1:
+        return [attempt_delivery(*items[0])]
+    workers = max(1, min(conf.WEBHOOKS_CONCURRENCY, len(items)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook-send") as pool:
+        return list(pool.map(lambda item: attempt_delivery(*item), items))
+
+
+def deliver(deliveries: list[dict[str, Any]]) -> str:
+    webhook_ids = {d["webhook_id"] for d in deliveries if d.get("webhook_id") is not None}
+    webhooks = Webhook.objects.in_bulk(list(webhook_ids))
+    known = existing_attempt_counts([d["delivery_id"] for d in deliveries])
+    items = []
+    for delivery in deliveries:
+        webhook = webhooks.get(delivery["webhook_id"])
+        if webhook is not None:
+            delivery["webhook_name"] = webhook.name
+        number = max(int(delivery.get("attempt", 1)), known.get(delivery["delivery_id"], 0) + 1)
+        items.append((delivery, webhook, number))
+    results = _send_all(items)
+    for result in results:
+        if result.outcome == AttemptOutcome.RETRYABLE:
+            result.next_attempt_at = _retry_time(result)
+    record_results(results, known)
+    return _follow_up(results)
+
+
+def _retry_time(result: AttemptResult) -> Any:
+    from .retry import next_delay
+
+    delay = next_delay(result.number, result.delivery.get("_retry_after"))
+    if delay is None:
+        return None
+    return timezone.now() + timedelta(seconds=delay)
+
+
+def _follow_up(results: list[AttemptResult]) -> str:
+    counts = {"succeeded": 0, "retrying": 0, "failed": 0}
+    failures: list[AttemptResult] = []
+    for result in results:
+        delivery = dict(result.delivery)
+        delivery.pop("_retry_after", None)
+        if result.outcome == AttemptOutcome.SUCCEEDED:
+            counts["succeeded"] += 1
+        elif result.next_attempt_at is not None:
+            counts["retrying"] += 1
+            delay = max(0.0, (result.next_attempt_at - timezone.now()).total_seconds())
+            schedule_job(job_spec([{**delivery, "attempt": result.number + 1}]), delay)
+        else:
+            counts["failed"] += 1
+            failures.append(result)
+    summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+    if failures and len(results) == 1:
+        current = get_current_job()
+        if current is not None:
+            current.retries_left = 0
+        raise DeliveryFailed(_failure_message(failures[0]))
+    for result in failures:
+        delivery = {**result.delivery, "attempt": result.number + 1}
+        delivery.pop("_retry_after", None)
+        spec: JobSpec = job_spec([delivery])
+        fail_job(spec, _failure_message(result))
+    return summary
+
+
+def _failure_message(result: AttemptResult) -> str:
+    d = result.delivery
+    where = f"{d['event_type']} {d['object_type']}:{d.get('object_id', '')} (event {d['event_id']})"
+    return f"Webhook delivery failed after {result.number} attempt(s): {where}: {result.error}"
+
+

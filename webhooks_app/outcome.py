@@ -1,0 +1,126 @@
+"""One attempt of one delivery: render, send, and classify what happened.
+
+2xx succeeds. Network errors, timeouts, 408, 429 and 5xx may succeed later (retryable).
+Everything else fails at once: other 4xx, unfollowed redirects, template and header errors,
+denied destinations, a webhook that no longer exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import requests
+from django.utils import timezone
+
+from .choices import AttemptOutcome
+from .conf import conf
+from .deliverylog import AttemptResult
+from .exceptions import WebhookError
+from .models import Webhook
+from .rendering import build_request
+from .retry import parse_retry_after
+from .transport import OutgoingRequest, send
+
+__all__ = ["attempt_delivery", "classify_status"]
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 429})
+MAX_LOGGED_REQUEST_BODY = 256 * 1024
+
+
+def classify_status(status: int) -> str:
+    if 200 <= status <= 299:
+        return AttemptOutcome.SUCCEEDED
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return AttemptOutcome.RETRYABLE
+    return AttemptOutcome.FAILED
+
+
+def _text(body: bytes, limit: int) -> str:
+    return body[:limit].decode("utf-8", errors="replace")
+
+
+def _verify(webhook: Webhook) -> bool | str:
+    if not webhook.ssl_verification:
+        return False
+    return webhook.ca_file_path or True
+
+
+def attempt_delivery(delivery: dict[str, Any], webhook: Webhook | None, number: int) -> AttemptResult:
+    """Make attempt ``number`` of ``delivery``; never raises (the result says what happened)."""
+    result = AttemptResult(delivery=delivery, number=number, started_at=timezone.now(), outcome=AttemptOutcome.FAILED)
+    if webhook is None:
+        result.error = f"Webhook {delivery.get('webhook_id')} no longer exists."
+        return result
+    try:
+        request = build_request(
+            webhook,
+            delivery["context"],
+            event_id=delivery["event_id"],
+            event_type=delivery["event_type"],
+            attempt=number,
+        )
+    except WebhookError as exc:
+        result.error = str(exc)
+        logger.warning("Webhook %r: %s", webhook.name, exc)
+        return result
+    _describe_request(result, request)
+    started = time.perf_counter()
+    try:
+        response = send(request, verify=_verify(webhook))
+    except WebhookError as exc:  # a denied destination
+        result.error = str(exc)
+    except requests.Timeout as exc:
+        result.outcome = AttemptOutcome.RETRYABLE
+        result.error = f"Timed out after {conf.WEBHOOKS_HTTP_TIMEOUT}s: {exc}"
+    except requests.ConnectionError as exc:
+        result.outcome = AttemptOutcome.RETRYABLE
+        result.error = f"Connection failed: {exc}"
+    except requests.RequestException as exc:
+        result.error = f"Request could not be sent: {exc}"
+    else:
+        result.response_status = response.status_code
+        result.response_headers = response.headers
+        result.response_body = _text(response.body, conf.WEBHOOKS_LOG_BODY_BYTES)
+        result.outcome = classify_status(response.status_code)
+        if result.outcome == AttemptOutcome.RETRYABLE:
+            delivery["_retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+        if result.outcome != AttemptOutcome.SUCCEEDED:
+            result.error = _status_error(response.status_code, response.headers, result.response_body)
+    result.duration_ms = (time.perf_counter() - started) * 1000
+    _log(webhook, request, result)
+    return result
+
+
+def _describe_request(result: AttemptResult, request: OutgoingRequest) -> None:
+    result.request_method = request.method
+    result.request_url = request.url
+    result.request_headers = dict(request.headers)
+    result.request_body = _text(request.body, MAX_LOGGED_REQUEST_BODY)
+
+
+def _status_error(status: int, headers: dict[str, str], body: str) -> str:
+    if 300 <= status <= 399:
+        location = headers.get("Location", "(no Location header)")
+        return f"Status {status}: redirect to {location} not followed."
+    excerpt = body[:300].strip()
+    return f"Status {status} returned" + (f": {excerpt}" if excerpt else ".")
+
+
+def _log(webhook: Webhook, request: OutgoingRequest, result: AttemptResult) -> None:
+    d = result.delivery
+    level = logging.INFO if result.outcome == AttemptOutcome.SUCCEEDED else logging.WARNING
+    logger.log(
+        level,
+        "webhook=%r event_id=%s attempt=%d %s %s -> %s%s",
+        webhook.name,
+        d["event_id"],
+        result.number,
+        request.method,
+        request.url,
+        result.outcome,
+        f" ({result.error})" if result.error else f" (status {result.response_status})",
+    )

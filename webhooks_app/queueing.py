@@ -1,0 +1,179 @@
+"""Putting delivery jobs on the RQ queue, with a database outbox when Redis is unreachable.
+
+All jobs of one dispatch go to Redis in one pipeline (one round trip). If Redis cannot be
+reached, they are saved in :class:`~webhooks_app.models.OutboxEntry` rows in their own
+transaction and relayed later, once each: by the worker within a minute, or by
+``manage.py webhooks_relay``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, TypedDict
+
+import django_rq
+from django.db import transaction
+from django.db.models import F
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.job import Job
+
+from .conf import conf
+from .models import OutboxEntry
+
+__all__ = ["JOB_FUNC", "JobSpec", "enqueue_jobs", "job_spec", "relay_outbox"]
+
+logger = logging.getLogger(__name__)
+
+JOB_FUNC = "webhooks_app.jobs.deliver"
+# Finished jobs are kept briefly (the delivery log is the history); failed ones for 30 days.
+RESULT_TTL = 600
+FAILURE_TTL = 30 * 24 * 3600
+# RQ-level retries only cover a job whose worker died or that crashed unexpectedly (HTTP
+# failures are retried by the job itself); a job that fails for good clears its retries first.
+CRASH_RETRIES = 3
+
+
+def crash_retry() -> Retry:
+    return Retry(max=CRASH_RETRIES, interval=5)
+
+
+class JobSpec(TypedDict):
+    """A job as plain data: its id and the deliveries it carries."""
+
+    id: str
+    deliveries: list[dict[str, Any]]
+
+
+def job_spec(deliveries: list[dict[str, Any]]) -> JobSpec:
+    first = deliveries[0]
+    return {"id": f"webhook-{first['delivery_id']}-{first['attempt']}", "deliveries": deliveries}
+
+
+def get_queue() -> Queue:
+    return django_rq.get_queue(conf.WEBHOOKS_QUEUE)
+
+
+def job_timeout(count: int) -> int:
+    """Enough for every request of the job to time out, with room to record the results."""
+    rounds = 1 + (count - 1) // max(1, conf.WEBHOOKS_CONCURRENCY)
+    return int(conf.WEBHOOKS_HTTP_TIMEOUT * 2 * rounds + 30)
+
+
+def describe(spec: JobSpec) -> str:
+    first = spec["deliveries"][0]
+    more = len(spec["deliveries"]) - 1
+    text = f"webhook {first['webhook_id']}: {first['event_type']} {first['object_type']}:{first['object_id']}"
+    return text + (f" (+{more} more)" if more else "")
+
+
+def _enqueue_data(spec: JobSpec) -> Any:
+    return Queue.prepare_data(
+        JOB_FUNC,
+        args=(spec["deliveries"],),
+        job_id=spec["id"],
+        timeout=job_timeout(len(spec["deliveries"])),
+        result_ttl=RESULT_TTL,
+        failure_ttl=FAILURE_TTL,
+        description=describe(spec),
+        retry=crash_retry(),
+    )
+
+
+def push_jobs(specs: Sequence[JobSpec]) -> None:
+    """Enqueue the jobs in one Redis pipeline; raises RedisError if Redis is unreachable."""
+    queue = get_queue()
+    with queue.connection.pipeline() as pipe:
+        queue.enqueue_many([_enqueue_data(spec) for spec in specs], pipeline=pipe)
+        pipe.execute()
+
+
+def schedule_job(spec: JobSpec, delay: float) -> None:
+    """Enqueue one job to run after ``delay`` seconds (needs a worker started with --with-scheduler)."""
+    queue = get_queue()
+    queue.enqueue_in(
+        timedelta(seconds=delay),
+        JOB_FUNC,
+        spec["deliveries"],
+        job_id=spec["id"],
+        job_timeout=job_timeout(len(spec["deliveries"])),
+        result_ttl=RESULT_TTL,
+        failure_ttl=FAILURE_TTL,
+        description=describe(spec),
+        retry=crash_retry(),
+    )
+
+
+def enqueue_jobs(specs: Sequence[JobSpec]) -> None:
+    """Queue the jobs; if Redis is down, keep them in the outbox instead. Never raises RedisError."""
+    try:
+        push_jobs(specs)
+    except RedisError as exc:
+        logger.warning(
+            "Redis unavailable (%s); %d webhook job(s) saved to the outbox for relay", exc, len(specs)
+        )
+        with transaction.atomic():
+            OutboxEntry.objects.bulk_create([OutboxEntry(job=dict(spec)) for spec in specs])
+
+
+def relay_outbox(batch_size: int = 500) -> int:
+    """Enqueue the jobs waiting in the outbox, once each; returns how many were enqueued.
+
+    Rows are locked (``FOR UPDATE SKIP LOCKED`` where the database has it) and deleted in the
+    same transaction that enqueued them, so concurrent relays never enqueue a job twice. A job
+    already known to Redis (enqueued before a crash) is not pushed again.
+    """
+    total = 0
+    while True:
+        with transaction.atomic():
+            entries = list(
+                OutboxEntry.objects.select_for_update(skip_locked=True).order_by("id")[:batch_size]
+            )
+            if not entries:
+                return total
+            specs: list[JobSpec] = [entry.job for entry in entries]  # type: ignore[misc]
+            queue = get_queue()
+            try:
+                with queue.connection.pipeline() as pipe:
+                    for spec in specs:
+                        pipe.exists(Job.key_for(spec["id"]))
+                    flags = pipe.execute()
+                existing = {spec["id"] for spec, flag in zip(specs, flags, strict=True) if flag}
+                push_jobs([spec for spec in specs if spec["id"] not in existing])
+            except RedisError as exc:
+                logger.warning("Outbox relay: Redis still unavailable (%s)", exc)
+                OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
+                    last_error=str(exc)[:500], relay_attempts=F("relay_attempts") + 1
+                )
+                return total
+            OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]).delete()
+            total += len(entries)
+            logger.info("Outbox relay: enqueued %d job(s)", len(entries))
+
+
+def fail_job(spec: JobSpec, message: str) -> None:
+    """Put a job for one failed delivery straight into RQ's failed registry, so an operator can
+    requeue just that delivery (used when a multi-delivery job has a delivery that failed)."""
+    from rq.job import JobStatus
+    from rq.registry import FailedJobRegistry
+
+    queue = get_queue()
+    job = Job.create(
+        JOB_FUNC,
+        args=(spec["deliveries"],),
+        id=spec["id"],
+        connection=queue.connection,
+        origin=queue.name,
+        timeout=job_timeout(1),
+        result_ttl=RESULT_TTL,
+        failure_ttl=FAILURE_TTL,
+        description=describe(spec),
+        status=JobStatus.FAILED,
+    )
+    registry = FailedJobRegistry(queue=queue)
+    with queue.connection.pipeline() as pipe:
+        job.save(pipeline=pipe)
+        registry.add(job, ttl=FAILURE_TTL, exc_string=message, pipeline=pipe)
+        pipe.execute()

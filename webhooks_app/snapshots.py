@@ -1,0 +1,70 @@
+"""Before/after snapshots in NetBox's format.
+
+A snapshot holds the model's fields by name (no primary key, no ``last_updated``), foreign keys
+as raw ids, many-to-many relations as lists of ids, ``tags`` as sorted tag names, and values as
+Django's JSON encoder writes them (datetimes at millisecond precision with ``Z``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+__all__ = ["capture_values", "current_m2m", "m2m_field_names", "m2m_values", "snapshot"]
+
+EXCLUDED_FIELDS = frozenset({"last_updated"})
+_encoder = DjangoJSONEncoder()
+
+
+def _snapshot_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    opts = model._meta
+    return [f for f in opts.concrete_fields if not f.primary_key and f.name not in EXCLUDED_FIELDS]
+
+
+def _m2m_fields(model: type[models.Model]) -> list[models.ManyToManyField[Any, Any]]:
+    return [f for f in model._meta.many_to_many if isinstance(f, models.ManyToManyField)]
+
+
+def capture_values(instance: models.Model) -> dict[str, Any]:
+    """The instance's concrete field values by attname, as loaded (deferred fields are absent)."""
+    state = instance.__dict__
+    return {f.attname: state[f.attname] for f in instance._meta.concrete_fields if f.attname in state}
+
+
+def m2m_values(instance: models.Model, field: models.ManyToManyField[Any, Any]) -> list[Any]:
+    """A many-to-many relation as a snapshot holds it: sorted tag names or related ids."""
+    related = getattr(instance, field.name).all()  # honours a prefetch cache
+    if field.name == "tags":
+        return sorted(str(getattr(obj, "name", obj)) for obj in related)
+    return [obj.pk for obj in related]
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+        return value
+    return _encoder.default(value)
+
+
+def snapshot(
+    model: type[models.Model],
+    values: Mapping[str, Any],
+    m2m: Mapping[str, Iterable[Any]],
+) -> dict[str, Any]:
+    """Build a snapshot from raw field values (by attname) and m2m values (by field name)."""
+    result: dict[str, Any] = {}
+    for field in _snapshot_fields(model):
+        result[field.name] = _encode(values.get(field.attname))
+    for m2m_field in _m2m_fields(model):
+        result[m2m_field.name] = list(m2m.get(m2m_field.name, ()))
+    return result
+
+
+def current_m2m(instance: models.Model) -> dict[str, list[Any]]:
+    return {f.name: m2m_values(instance, f) for f in _m2m_fields(type(instance))}
+
+
+def m2m_field_names(model: type[models.Model]) -> list[str]:
+    return [f.name for f in _m2m_fields(model)]
