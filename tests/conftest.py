@@ -84,7 +84,14 @@ def drain(q: Queue, until: Callable[[], bool] | None = None, timeout: float = 15
         scheduler.release_locks()
 
 
-def _drain_loop(q: Queue, worker: WebhookWorker, scheduler: RQScheduler, scheduled: ScheduledJobRegistry, until: Callable[[], bool] | None, timeout: float) -> None:
+def _drain_loop(
+    q: Queue,
+    worker: WebhookWorker,
+    scheduler: RQScheduler,
+    scheduled: ScheduledJobRegistry,
+    until: Callable[[], bool] | None,
+    timeout: float,
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         scheduler.enqueue_scheduled_jobs()

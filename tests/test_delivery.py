@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from demo.inventory.models import Site
 from webhooks_app.choices import DeliveryState
-from webhooks_app.models import Delivery, EventRule, Webhook
+from webhooks_app.models import Delivery, EventRule
 from webhooks_app.receiver import Receiver
 from webhooks_app.signing import generate_signature, standard_secret
 
@@ -43,14 +43,20 @@ def test_create_update_delete_bodies_have_netbox_shape_and_verify(
 ) -> None:
     api = APIClient()
     api.force_authenticate(admin_user)
-    created = api.post("/api/inventory/sites/", {"name": "Anchor Site 1", "slug": "anchor-site-1", "description": "created"}, format="json")
+    created = api.post(
+        "/api/inventory/sites/",
+        {"name": "Anchor Site 1", "slug": "anchor-site-1", "description": "created"},
+        format="json",
+    )
     assert created.status_code == 201, created.content
     url = f"/api/inventory/sites/{created.json()['id']}/"
     assert api.patch(url, {"description": "updated"}, format="json").status_code == 200
     assert api.delete(url).status_code == 204
     drain(queue)
     requests = receiver.wait_for(3)
-    for request, name, method in zip(requests, ["created", "updated", "deleted"], ["POST", "PATCH", "DELETE"], strict=True):
+    for request, name, method in zip(
+        requests, ["created", "updated", "deleted"], ["POST", "PATCH", "DELETE"], strict=True
+    ):
         body = request.json()
         reference = netbox_capture(name)
         assert list(body) == list(reference)
@@ -73,7 +79,9 @@ def test_create_update_delete_bodies_have_netbox_shape_and_verify(
     assert requests[2].json()["data"]["description"] == "updated"
 
 
-def test_standard_webhooks_signature_verifies_with_the_library(queue: Queue, receiver: Receiver) -> None:
+def test_standard_webhooks_signature_verifies_with_the_library(
+    queue: Queue, receiver: Receiver
+) -> None:
     hook = make_webhook(receiver.url, secret="topsecret", standard_webhooks=True)
     make_rule(hook)
     Site.objects.create(name="Std", slug="std")
@@ -85,7 +93,9 @@ def test_standard_webhooks_signature_verifies_with_the_library(queue: Queue, rec
     assert request.header("webhook-id") == request.header("X-Hook-Event-Id")
 
 
-def test_templated_url_headers_and_body_render_as_configured(queue: Queue, receiver: Receiver) -> None:
+def test_templated_url_headers_and_body_render_as_configured(
+    queue: Queue, receiver: Receiver
+) -> None:
     hook = make_webhook(
         receiver.url + "{{ model }}/{{ data.slug }}?e={{ event }}",
         http_method="PUT",
@@ -105,7 +115,9 @@ def test_templated_url_headers_and_body_render_as_configured(queue: Queue, recei
     assert json.loads(request.body) == {"id": site.pk, "user": None}
 
 
-def test_header_injection_without_header_safe_fails_the_attempt(queue: Queue, receiver: Receiver) -> None:
+def test_header_injection_without_header_safe_fails_the_attempt(
+    queue: Queue, receiver: Receiver
+) -> None:
     hook = make_webhook(receiver.url, additional_headers="X-Name: {{ data.name }}")
     make_rule(hook)
     Site.objects.create(name="evil\r\nX-Injected: yes", slug="evil")
@@ -118,7 +130,9 @@ def test_header_injection_without_header_safe_fails_the_attempt(queue: Queue, re
 
 
 def test_sandbox_escape_attempt_fails_cleanly(queue: Queue, receiver: Receiver) -> None:
-    hook = make_webhook(receiver.url, body_template="{{ data.__class__.__mro__[1].__subclasses__() }}")
+    hook = make_webhook(
+        receiver.url, body_template="{{ data.__class__.__mro__[1].__subclasses__() }}"
+    )
     make_rule(hook)
     Site.objects.create(name="Sandbox", slug="sandbox")
     drain(queue)
@@ -129,10 +143,16 @@ def test_sandbox_escape_attempt_fails_cleanly(queue: Queue, receiver: Receiver) 
     assert "subclasses" not in delivery.attempts.get().request_body
 
 
-def test_503_twice_then_200_gives_three_attempts_with_one_event_id(queue: Queue, receiver: Receiver, site_rule: EventRule) -> None:
+def test_503_twice_then_200_gives_three_attempts_with_one_event_id(
+    queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
     receiver.set_responses([503, 503])
     Site.objects.create(name="Flaky", slug="flaky")
-    drain(queue, until=lambda: Delivery.objects.filter(state=DeliveryState.SUCCEEDED).exists(), timeout=20)
+    drain(
+        queue,
+        until=lambda: Delivery.objects.filter(state=DeliveryState.SUCCEEDED).exists(),
+        timeout=20,
+    )
     requests = receiver.wait_for(3)
     assert len({r.header("X-Hook-Event-Id") for r in requests}) == 1
     assert len({r.body for r in requests}) == 1  # identical bytes on every attempt
@@ -142,7 +162,9 @@ def test_503_twice_then_200_gives_three_attempts_with_one_event_id(queue: Queue,
     assert [a.number for a in delivery.attempts.order_by("number")] == [1, 2, 3]
 
 
-def test_400_fails_at_once_with_one_attempt(queue: Queue, receiver: Receiver, site_rule: EventRule) -> None:
+def test_400_fails_at_once_with_one_attempt(
+    queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
     receiver.set_status(400)
     Site.objects.create(name="Rejected", slug="rejected")
     drain(queue)
@@ -153,7 +175,9 @@ def test_400_fails_at_once_with_one_attempt(queue: Queue, receiver: Receiver, si
     assert len(failed_jobs(queue)) == 1
 
 
-def test_a_receiver_that_never_answers_times_out(queue: Queue, receiver: Receiver, site_rule: EventRule, settings: Any) -> None:
+def test_a_receiver_that_never_answers_times_out(
+    queue: Queue, receiver: Receiver, site_rule: EventRule, settings: Any
+) -> None:
     settings.WEBHOOKS_HTTP_TIMEOUT = 0.5
     settings.WEBHOOKS_RETRY_SCHEDULE = []
     receiver.set_delay(3)
@@ -174,7 +198,9 @@ def test_link_local_destination_is_refused_before_connecting(queue: Queue) -> No
     assert "denied network" in delivery.last_error
 
 
-def test_denied_networks_setting_blocks_loopback_too(queue: Queue, receiver: Receiver, site_rule: EventRule, settings: Any) -> None:
+def test_denied_networks_setting_blocks_loopback_too(
+    queue: Queue, receiver: Receiver, site_rule: EventRule, settings: Any
+) -> None:
     settings.WEBHOOKS_DENIED_NETWORKS = ["127.0.0.0/8"]
     Site.objects.create(name="Private", slug="private")
     drain(queue)

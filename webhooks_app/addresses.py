@@ -18,7 +18,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @lru_cache(maxsize=16)
-def _networks(denied: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[tuple[Network, ...], tuple[Network, ...]]:
+def _networks(
+    denied: tuple[str, ...], allowed: tuple[str, ...]
+) -> tuple[tuple[Network, ...], tuple[Network, ...]]:
     return (
         tuple(ipaddress.ip_network(n, strict=False) for n in denied),
         tuple(ipaddress.ip_network(n, strict=False) for n in allowed),
@@ -30,7 +32,8 @@ def is_denied(address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     denied, allowed = _networks(
-        DEFAULT_DENIED_NETWORKS + tuple(conf.WEBHOOKS_DENIED_NETWORKS), tuple(conf.WEBHOOKS_ALLOWED_NETWORKS)
+        DEFAULT_DENIED_NETWORKS + tuple(conf.WEBHOOKS_DENIED_NETWORKS),
+        tuple(conf.WEBHOOKS_ALLOWED_NETWORKS),
     )
     if any(ip in net for net in allowed):
         return False
@@ -39,4 +42,6 @@ def is_denied(address: str) -> bool:
 
 def check_address(address: str) -> None:
     if is_denied(address):
-        raise BlockedDestinationError(f"Destination address {address} is in a denied network; not sent.")
+        raise BlockedDestinationError(
+            f"Destination address {address} is in a denied network; not sent."
+        )

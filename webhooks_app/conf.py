@@ -32,7 +32,7 @@ class Settings:
     def WEBHOOKS_MODELS(self) -> dict[str, str | None]:
         """``"app_label.model"`` -> dotted path of a DRF serializer, or None for all fields."""
         value = self._get("WEBHOOKS_MODELS", {})
-        return dict(value) if isinstance(value, dict) else value  # type: ignore[no-any-return]
+        return dict(value) if isinstance(value, dict) else value
 
     @property
     def WEBHOOKS_QUEUE(self) -> str:

@@ -67,7 +67,11 @@ def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
     to_write = [
         r
         for r in results
-        if not (only_failures and r.outcome == AttemptOutcome.SUCCEEDED and r.delivery["delivery_id"] not in known)
+        if not (
+            only_failures
+            and r.outcome == AttemptOutcome.SUCCEEDED
+            and r.delivery["delivery_id"] not in known
+        )
     ]
     if not to_write:
         return
@@ -119,7 +123,14 @@ def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
         if changed:
             Delivery.objects.bulk_update(
                 changed,
-                ["state", "attempt_count", "last_status_code", "last_error", "next_attempt_at", "last_updated"],
+                [
+                    "state",
+                    "attempt_count",
+                    "last_status_code",
+                    "last_error",
+                    "next_attempt_at",
+                    "last_updated",
+                ],
             )
         DeliveryAttempt.objects.bulk_create(attempts)
 

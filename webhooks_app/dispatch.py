@@ -59,7 +59,9 @@ def _snapshots(event: Event) -> dict[str, Any]:
     return {"prechange": prechange, "postchange": postchange}
 
 
-def build_context(event: Event, data: dict[str, Any], snapshots: dict[str, Any] | None) -> dict[str, Any]:
+def build_context(
+    event: Event, data: dict[str, Any], snapshots: dict[str, Any] | None
+) -> dict[str, Any]:
     """The payload context, keys in NetBox 4.6's order."""
     context: dict[str, Any] = {
         "event": PUBLIC_EVENT_NAMES.get(event.event_type, event.event_type),

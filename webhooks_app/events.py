@@ -119,7 +119,9 @@ class _TransactionBuffer:
     def is_current(self) -> bool:
         """Whether this buffer still belongs to the open transaction (not rolled back)."""
         hooks = self._hooks()
-        return bool(hooks) and (hooks[-1] is self.release_entry or any(e is self.release_entry for e in hooks))
+        return bool(hooks) and (
+            hooks[-1] is self.release_entry or any(e is self.release_entry for e in hooks)
+        )
 
     def record(self, event: Event) -> None:
         conn = transaction.get_connection(self.using)

@@ -104,5 +104,3 @@ def _failure_message(result: AttemptResult) -> str:
     d = result.delivery
     where = f"{d['event_type']} {d['object_type']}:{d.get('object_id', '')} (event {d['event_id']})"
     return f"Webhook delivery failed after {result.number} attempt(s): {where}: {result.error}"
-
-

@@ -49,9 +49,13 @@ def _verify(webhook: Webhook) -> bool | str:
     return webhook.ca_file_path or True
 
 
-def attempt_delivery(delivery: dict[str, Any], webhook: Webhook | None, number: int) -> AttemptResult:
+def attempt_delivery(
+    delivery: dict[str, Any], webhook: Webhook | None, number: int
+) -> AttemptResult:
     """Make attempt ``number`` of ``delivery``; never raises (the result says what happened)."""
-    result = AttemptResult(delivery=delivery, number=number, started_at=timezone.now(), outcome=AttemptOutcome.FAILED)
+    result = AttemptResult(
+        delivery=delivery, number=number, started_at=timezone.now(), outcome=AttemptOutcome.FAILED
+    )
     if webhook is None:
         result.error = f"Webhook {delivery.get('webhook_id')} no longer exists."
         return result
@@ -89,7 +93,9 @@ def attempt_delivery(delivery: dict[str, Any], webhook: Webhook | None, number: 
         if result.outcome == AttemptOutcome.RETRYABLE:
             delivery["_retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
         if result.outcome != AttemptOutcome.SUCCEEDED:
-            result.error = _status_error(response.status_code, response.headers, result.response_body)
+            result.error = _status_error(
+                response.status_code, response.headers, result.response_body
+            )
     result.duration_ms = (time.perf_counter() - started) * 1000
     _log(webhook, request, result)
     return result

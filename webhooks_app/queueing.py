@@ -112,7 +112,9 @@ def enqueue_jobs(specs: Sequence[JobSpec]) -> None:
         push_jobs(specs)
     except RedisError as exc:
         logger.warning(
-            "Redis unavailable (%s); %d webhook job(s) saved to the outbox for relay", exc, len(specs)
+            "Redis unavailable (%s); %d webhook job(s) saved to the outbox for relay",
+            exc,
+            len(specs),
         )
         with transaction.atomic():
             OutboxEntry.objects.bulk_create([OutboxEntry(job=dict(spec)) for spec in specs])
@@ -133,7 +135,7 @@ def relay_outbox(batch_size: int = 500) -> int:
             )
             if not entries:
                 return total
-            specs: list[JobSpec] = [entry.job for entry in entries]  # type: ignore[misc]
+            specs: list[JobSpec] = [entry.job for entry in entries]
             queue = get_queue()
             try:
                 with queue.connection.pipeline() as pipe:

@@ -57,13 +57,22 @@ def redeliver(delivery: Delivery) -> bool:
     return redeliver_many([delivery]) == 1
 
 
-def _sample_event(instance: models.Model | None, event_type: str, username: str | None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def _sample_event(
+    instance: models.Model | None, event_type: str, username: str | None
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
     if instance is None:
-        data: dict[str, Any] = {"id": 0, "url": None, "display": "Sample object", "name": "Sample object"}
+        data: dict[str, Any] = {
+            "id": 0,
+            "url": None,
+            "display": "Sample object",
+            "name": "Sample object",
+        }
         snapshots: dict[str, Any] = {"prechange": None, "postchange": {"name": "Sample object"}}
         return "webhooks_app.sample", data, snapshots
     data = serialize_for_event(instance)
-    current = to_json_data(snapshot(type(instance), capture_values(instance), current_m2m(instance)))
+    current = to_json_data(
+        snapshot(type(instance), capture_values(instance), current_m2m(instance))
+    )
     snapshots = {
         "prechange": None if event_type == EventType.OBJECT_CREATED else current,
         "postchange": None if event_type == EventType.OBJECT_DELETED else current,
@@ -79,7 +88,9 @@ def sample_delivery(
 ) -> dict[str, Any]:
     """A delivery (as a job carries it) of a sample event for ``instance`` (or a synthetic one)."""
     object_type, data, snapshots = _sample_event(instance, event_type, username)
-    event = Event(key="sample", instance=webhook, event_type=event_type, pre_values=None, username=username)
+    event = Event(
+        key="sample", instance=webhook, event_type=event_type, pre_values=None, username=username
+    )
     context = build_context(event, data, snapshots)
     context["object_type"] = object_type
     return {
@@ -110,5 +121,7 @@ def send_test(
     record_results([result], existing_attempt_counts([delivery["delivery_id"]]))
     logged = Delivery.objects.filter(pk=delivery["delivery_id"]).first()
     if logged is None:  # WEBHOOKS_DELIVERY_LOG = "failures" and it succeeded
-        logged = Delivery(pk=delivery["delivery_id"], webhook=webhook, state=DeliveryState.SUCCEEDED)
+        logged = Delivery(
+            pk=delivery["delivery_id"], webhook=webhook, state=DeliveryState.SUCCEEDED
+        )
     return logged, result

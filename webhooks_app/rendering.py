@@ -27,7 +27,9 @@ __all__ = ["build_request", "template_context"]
 def template_context(context: dict[str, Any], event_type: str) -> dict[str, Any]:
     """The payload context plus callback data (``context``) as the body will hold it."""
     request = context.get("request")
-    extra = run_callbacks(context.get("object_type", ""), event_type, context.get("data", {}), request)
+    extra = run_callbacks(
+        context.get("object_type", ""), event_type, context.get("data", {}), request
+    )
     if extra:
         return {**context, "context": extra}
     return context
@@ -47,7 +49,9 @@ def render_url(webhook: Webhook, variables: dict[str, Any]) -> str:
     except ValueError:
         ok = False
     if not ok:
-        raise TemplateRenderError(f"The URL rendered to {url[:200]!r}, which is not an http(s) URL.")
+        raise TemplateRenderError(
+            f"The URL rendered to {url[:200]!r}, which is not an http(s) URL."
+        )
     return url
 
 
@@ -79,5 +83,7 @@ def build_request(
         if webhook.standard_webhooks:
             headers["webhook-id"] = event_id
             headers["webhook-timestamp"] = str(sent_at)
-            headers["webhook-signature"] = generate_standard_signature(event_id, sent_at, body, webhook.secret)
+            headers["webhook-signature"] = generate_standard_signature(
+                event_id, sent_at, body, webhook.secret
+            )
     return OutgoingRequest(webhook.http_method, url, headers, body)

@@ -22,7 +22,13 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from .conf import conf
 
-__all__ = ["is_registered", "model_label", "registered_models", "serialize_for_event", "to_json_data"]
+__all__ = [
+    "is_registered",
+    "model_label",
+    "registered_models",
+    "serialize_for_event",
+    "to_json_data",
+]
 
 
 def model_label(model: type[models.Model] | models.Model) -> str:
@@ -75,7 +81,8 @@ def _serializer_for(label: str) -> serializers.BaseSerializer[Any]:
 def serialize_for_event(instance: models.Model) -> dict[str, Any]:
     """The object's REST representation as plain JSON data (relative URLs, no request)."""
     serializer = _serializer_for(model_label(instance))
-    return to_json_data(serializer.to_representation(instance))
+    data: dict[str, Any] = to_json_data(serializer.to_representation(instance))
+    return data
 
 
 def to_json_data(value: Any) -> Any:

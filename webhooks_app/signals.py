@@ -35,14 +35,20 @@ def _stored_values(instance: models.Model, using: str) -> dict[str, Any] | None:
 
 
 @receiver(post_init)
-def remember_loaded_values(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+def remember_loaded_values(
+    sender: type[models.Model], instance: models.Model, **kwargs: Any
+) -> None:
     if is_registered(sender):
         instance.__dict__[LOADED] = capture_values(instance)
 
 
 @receiver(pre_save)
 def capture_prechange(
-    sender: type[models.Model], instance: models.Model, raw: bool = False, using: str = "default", **kwargs: Any
+    sender: type[models.Model],
+    instance: models.Model,
+    raw: bool = False,
+    using: str = "default",
+    **kwargs: Any,
 ) -> None:
     if raw or not is_registered(sender) or instance.pk is None:
         return
@@ -69,20 +75,28 @@ def record_save(
     if raw or not is_registered(sender):
         return
     pre_values = None if created else instance.__dict__.pop(PRE, None)
-    event_type = EventType.OBJECT_CREATED if created or pre_values is None else EventType.OBJECT_UPDATED
+    event_type = (
+        EventType.OBJECT_CREATED if created or pre_values is None else EventType.OBJECT_UPDATED
+    )
     record_event(Event(_key(instance), instance, event_type, pre_values), using)
     instance.__dict__[LOADED] = capture_values(instance)
 
 
-def _m2m_field(model: type[models.Model], through: type[models.Model]) -> models.ManyToManyField[Any, Any] | None:
+def _m2m_field(
+    model: type[models.Model], through: type[models.Model]
+) -> models.ManyToManyField[Any, Any] | None:
     for field in model._meta.many_to_many:
-        if isinstance(field, models.ManyToManyField) and field.remote_field.through is through:
+        if field.remote_field.through is through:
             return field
     return None
 
 
 def _record_m2m_change(
-    instance: models.Model, field: models.ManyToManyField[Any, Any], action: str, changed: bool, using: str
+    instance: models.Model,
+    field: models.ManyToManyField[Any, Any],
+    action: str,
+    changed: bool,
+    using: str,
 ) -> None:
     pre_m2m: dict[str, list[Any]] = instance.__dict__.setdefault(PRE_M2M, {})
     if action.startswith("pre_"):
@@ -126,11 +140,22 @@ def record_m2m_change(
     if field is None:
         return
     if action == "pre_clear":
-        pk_set = set(model._base_manager.using(using).filter(**{field.name: instance}).values_list("pk", flat=True))
+        pk_set = set(
+            model._base_manager.using(using)
+            .filter(**{field.name: instance})
+            .values_list("pk", flat=True)
+        )
         instance.__dict__.setdefault(PRE_M2M + "_reverse", {})[field.name] = pk_set
     elif action == "post_clear":
         pk_set = instance.__dict__.get(PRE_M2M + "_reverse", {}).pop(field.name, set())
-    if not pk_set or action not in {"pre_add", "pre_remove", "pre_clear", "post_add", "post_remove", "post_clear"}:
+    if not pk_set or action not in {
+        "pre_add",
+        "pre_remove",
+        "pre_clear",
+        "post_add",
+        "post_remove",
+        "post_clear",
+    }:
         return
     objects = getattr(instance, "_webhooks_reverse_objects", {})
     if action.startswith("pre_"):
@@ -143,7 +168,9 @@ def record_m2m_change(
 
 
 @receiver(pre_delete)
-def record_delete(sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs: Any) -> None:
+def record_delete(
+    sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs: Any
+) -> None:
     if not is_registered(sender):
         return
     loaded = instance.__dict__.get(LOADED)

@@ -25,13 +25,17 @@ def _snapshot_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
 
 
 def _m2m_fields(model: type[models.Model]) -> list[models.ManyToManyField[Any, Any]]:
-    return [f for f in model._meta.many_to_many if isinstance(f, models.ManyToManyField)]
+    return list(model._meta.many_to_many)
 
 
 def capture_values(instance: models.Model) -> dict[str, Any]:
     """The instance's concrete field values by attname, as loaded (deferred fields are absent)."""
     state = instance.__dict__
-    return {f.attname: state[f.attname] for f in instance._meta.concrete_fields if f.attname in state}
+    values: dict[str, Any] = {}
+    for f in instance._meta.concrete_fields:
+        if f.attname in state:
+            values[f.attname] = state[f.attname]
+    return values
 
 
 def m2m_values(instance: models.Model, field: models.ManyToManyField[Any, Any]) -> list[Any]:

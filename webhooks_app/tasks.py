@@ -117,7 +117,7 @@ def job_info(job: Job, state: str | None = None) -> JobInfo:
         id=job.id,
         queue=job.origin,
         state=status,
-        func_name=job.func_name,
+        func_name=job.func_name or "",
         description=job.description or "",
         created_at=job.created_at,
         enqueued_at=job.enqueued_at,
@@ -137,13 +137,16 @@ def job_info(job: Job, state: str | None = None) -> JobInfo:
         info.object_id = str(first.get("object_id", ""))
         info.attempt = first.get("attempt")
     if status == "failed":
-        text = job.latest_result().exc_string if job.latest_result() else (job.exc_info or "")
+        latest = job.latest_result()
+        text = latest.exc_string if latest is not None else job.exc_info
         info.traceback = text or ""
         info.error = _last_line(info.traceback)
     return info
 
 
-def list_jobs(queue_name: str, state: str, offset: int = 0, limit: int = 50) -> tuple[int, list[JobInfo]]:
+def list_jobs(
+    queue_name: str, state: str, offset: int = 0, limit: int = 50
+) -> tuple[int, list[JobInfo]]:
     if state not in STATES:
         raise TaskError(f"Unknown state {state!r}; use one of {', '.join(STATES)}.")
     queue = get_queue(queue_name)

@@ -99,14 +99,18 @@ def template_syntax_error(source: str, *, headers: bool = False) -> str | None:
     return None
 
 
-def render(source: str, context: Mapping[str, Any], *, headers: bool = False, what: str = "template") -> str:
+def render(
+    source: str, context: Mapping[str, Any], *, headers: bool = False, what: str = "template"
+) -> str:
     """Render ``source`` with ``context``; any template failure becomes ``TemplateRenderError``."""
     try:
         return compile_template(source, headers=headers).render(**context)
     except HeaderError:
         raise
     except TemplateSyntaxError as exc:
-        raise TemplateRenderError(f"Error rendering {what} (line {exc.lineno}): {exc.message}") from exc
+        raise TemplateRenderError(
+            f"Error rendering {what} (line {exc.lineno}): {exc.message}"
+        ) from exc
     except TemplateError as exc:
         raise TemplateRenderError(f"Error rendering {what}: {exc}") from exc
     except Exception as exc:  # a filter or a value's method failed inside the sandbox

@@ -125,11 +125,15 @@ def _read_capped(raw: Any, limit: int) -> tuple[bytes, bool]:
     return b"".join(chunks)[:limit], True
 
 
-def send(request: OutgoingRequest, *, verify: bool | str = True, timeout: float | None = None) -> Response:
+def send(
+    request: OutgoingRequest, *, verify: bool | str = True, timeout: float | None = None
+) -> Response:
     """Send ``request`` and return the response; raises ``requests.RequestException`` on network
     errors and ``BlockedDestinationError`` for a denied destination. Never follows redirects."""
     session = get_session()
-    prepared = requests.Request(request.method, request.url, headers=request.headers, data=request.body).prepare()
+    prepared = requests.Request(
+        request.method, request.url, headers=request.headers, data=request.body
+    ).prepare()
     limit = conf.WEBHOOKS_MAX_RESPONSE_BYTES
     seconds = conf.WEBHOOKS_HTTP_TIMEOUT if timeout is None else timeout
     started = time.perf_counter()

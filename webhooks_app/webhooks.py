@@ -13,7 +13,7 @@ __all__ = ["Callback", "generate_signature", "register_webhook_callback", "run_c
 logger = logging.getLogger(__name__)
 
 # callback(object_type, event_type, data, request) -> dict merged into the payload's "context".
-Callback = Callable[[str, str, dict[str, Any], dict[str, Any] | None], dict[str, Any] | None]
+Callback = Callable[[str, str, dict[str, Any], dict[str, Any] | None], Any]
 
 _callbacks: list[Callback] = []
 
@@ -33,18 +33,26 @@ def unregister_webhook_callback(func: Callback) -> None:
         _callbacks.remove(func)
 
 
-def run_callbacks(object_type: str, event_type: str, data: dict[str, Any], request: dict[str, Any] | None) -> dict[str, Any]:
+def run_callbacks(
+    object_type: str, event_type: str, data: dict[str, Any], request: dict[str, Any] | None
+) -> dict[str, Any]:
     """Merge what every callback returns; one that raises is logged with its traceback and skipped."""
     merged: dict[str, Any] = {}
     for callback in list(_callbacks):
         try:
             result = callback(object_type, event_type, data, request)
         except Exception:
-            logger.exception("Webhook callback %s raised; skipped", getattr(callback, "__qualname__", callback))
+            logger.exception(
+                "Webhook callback %s raised; skipped", getattr(callback, "__qualname__", callback)
+            )
             continue
         if result:
             if isinstance(result, dict):
                 merged.update(result)
             else:
-                logger.warning("Webhook callback %s returned %s, not a dict; ignored", callback, type(result).__name__)
+                logger.warning(
+                    "Webhook callback %s returned %s, not a dict; ignored",
+                    callback,
+                    type(result).__name__,
+                )
     return merged

@@ -6,7 +6,8 @@ import uuid
 
 from django.db import models
 
-from ..choices import AttemptOutcome, DeliveryState, EventType
+from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
+
 from .event_rule import EventRule
 from .webhook import Webhook
 

@@ -9,9 +9,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from ..choices import ActionType, EventType
-from ..conditions import ConditionSet, InvalidCondition
-from ..validators import validate_json_object_or_null
+from webhooks_app.choices import ActionType, EventType
+from webhooks_app.conditions import ConditionSet, InvalidCondition
+from webhooks_app.validators import validate_json_object_or_null
+
 from .webhook import Webhook
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,9 @@ class EventRule(models.Model):
         try:
             return ConditionSet(self.conditions).eval(data)
         except (InvalidCondition, ValueError) as exc:
-            logger.warning("Event rule %r: conditions not evaluated, rule skipped: %s", self.name, exc)
+            logger.warning(
+                "Event rule %r: conditions not evaluated, rule skipped: %s", self.name, exc
+            )
             return False
 
     def action_data_dict(self) -> dict[str, Any]:

@@ -6,7 +6,9 @@ from django.db import models
 
 
 class OutboxEntry(models.Model):
-    job = models.JSONField(help_text="The job's plain-data description (see webhooks_app.queueing).")
+    job = models.JSONField(
+        help_text="The job's plain-data description (see webhooks_app.queueing)."
+    )
     created = models.DateTimeField(auto_now_add=True)
     relay_attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from ..choices import HttpMethod
-from ..validators import validate_header_template, validate_payload_url, validate_template
+from webhooks_app.choices import HttpMethod
+from webhooks_app.validators import (
+    validate_header_template,
+    validate_payload_url,
+    validate_template,
+)
 
 
 class Webhook(models.Model):
@@ -43,7 +47,7 @@ class Webhook(models.Model):
         help_text="Also send webhook-id, webhook-timestamp and webhook-signature (needs a secret).",
     )
     ssl_verification = models.BooleanField("SSL verification", default=True)
-    ca_file_path = models.CharField(
+    ca_file_path = models.CharField(  # noqa: DJ001  (null as in NetBox: "not set")
         "CA file path",
         max_length=4096,
         null=True,
@@ -77,7 +81,9 @@ class Webhook(models.Model):
                 errors.setdefault(field, []).append(exc)
         if self.ca_file_path and not self.ssl_verification:
             errors.setdefault("ca_file_path", []).append(
-                ValidationError("Do not specify a CA certificate file if SSL verification is disabled.")
+                ValidationError(
+                    "Do not specify a CA certificate file if SSL verification is disabled."
+                )
             )
         if self.standard_webhooks and not self.secret:
             errors.setdefault("standard_webhooks", []).append(

@@ -17,7 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=None, help="Override the retention period.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = options["days"] if options["days"] is not None else conf.WEBHOOKS_DELIVERY_RETENTION_DAYS
+        days = (
+            options["days"]
+            if options["days"] is not None
+            else conf.WEBHOOKS_DELIVERY_RETENTION_DAYS
+        )
         if days < 0:
             raise CommandError("--days must be 0 or more.")
         deleted = prune_deliveries(days)

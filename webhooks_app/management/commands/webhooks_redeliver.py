@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("delivery_ids", nargs="*", help="Delivery ids (UUIDs).")
-        parser.add_argument("--failed", action="store_true", help="All deliveries in the failed state.")
+        parser.add_argument(
+            "--failed", action="store_true", help="All deliveries in the failed state."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         ids: list[str] = options["delivery_ids"]
