@@ -1,3 +1,247 @@
-"""System checks for the app's settings and setup (ids webhooks_app.E001...)."""
+"""System checks for the app's settings and setup (ids ``webhooks_app.E001``...; never renumber).
+
+E001 WEBHOOKS_MODELS is not a dict of "app_label.model" -> dotted path or None.
+E002 WEBHOOKS_MODELS names a model that does not exist.
+E003 WEBHOOKS_MODELS names a serializer that cannot be imported.
+E004 WEBHOOKS_QUEUE is not a queue defined in RQ_QUEUES.
+E005 WEBHOOKS_HTTP_TIMEOUT is not a positive number.
+E006 WEBHOOKS_RETRY_SCHEDULE is not a list of non-negative numbers.
+E007 WEBHOOKS_DELIVERY_RETENTION_DAYS is not a positive integer.
+E008 WEBHOOKS_DELIVERY_LOG is not "all" or "failures".
+E009 WEBHOOKS_DENIED_NETWORKS / WEBHOOKS_ALLOWED_NETWORKS holds an invalid network.
+E010 WEBHOOKS_BATCH_SIZE / WEBHOOKS_CONCURRENCY / byte limits are not positive integers.
+E011 WEBHOOKS_JINJA2_FILTERS is not a dict of name -> callable or importable dotted path.
+E012 WEBHOOKS_HTTP_PROXIES is not a dict of scheme -> proxy URL.
+E013 WEBHOOKS_HTTP_TIMEOUT is not shorter than the queue's job timeout.
+W001 WebhooksMiddleware is not in MIDDLEWARE (events carry no user or request id).
+"""
 
 from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig, apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+
+MIDDLEWARE_PATH = "webhooks_app.middleware.WebhooksMiddleware"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _check_models() -> list[CheckMessage]:
+    value = getattr(settings, "WEBHOOKS_MODELS", {})
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in value.items()
+    ):
+        return [
+            Error(
+                "WEBHOOKS_MODELS must be a dict of 'app_label.model' -> serializer dotted path or None.",
+                id="webhooks_app.E001",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for label, path in value.items():
+        try:
+            apps.get_model(label)
+        except (LookupError, ValueError):
+            errors.append(
+                Error(
+                    f"WEBHOOKS_MODELS names {label!r}, which is not an installed model.",
+                    hint="Use 'app_label.model_name', e.g. 'inventory.site'.",
+                    id="webhooks_app.E002",
+                )
+            )
+            continue
+        if path is not None:
+            try:
+                import_string(path)
+            except ImportError as exc:
+                errors.append(
+                    Error(
+                        f"WEBHOOKS_MODELS[{label!r}]: cannot import serializer {path!r}: {exc}",
+                        id="webhooks_app.E003",
+                    )
+                )
+    return errors
+
+
+def _check_queue() -> list[CheckMessage]:
+    queues = getattr(settings, "RQ_QUEUES", {})
+    name = getattr(settings, "WEBHOOKS_QUEUE", "default")
+    if name not in queues:
+        return [
+            Error(
+                f"WEBHOOKS_QUEUE is {name!r}, which is not defined in RQ_QUEUES.",
+                hint=f"Define it in RQ_QUEUES (defined: {', '.join(queues) or 'none'}).",
+                id="webhooks_app.E004",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    timeout = getattr(settings, "WEBHOOKS_HTTP_TIMEOUT", 10.0)
+    job_timeout = (
+        queues[name].get("DEFAULT_TIMEOUT", 180) if isinstance(queues[name], dict) else None
+    )
+    if _is_number(timeout) and _is_number(job_timeout) and timeout >= job_timeout:
+        errors.append(
+            Error(
+                f"WEBHOOKS_HTTP_TIMEOUT ({timeout}s) must be shorter than the queue's DEFAULT_TIMEOUT ({job_timeout}s).",
+                id="webhooks_app.E013",
+            )
+        )
+    return errors
+
+
+def _check_numbers() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    timeout = getattr(settings, "WEBHOOKS_HTTP_TIMEOUT", 10.0)
+    if not _is_number(timeout) or timeout <= 0:
+        errors.append(
+            Error(
+                "WEBHOOKS_HTTP_TIMEOUT must be a positive number of seconds.",
+                id="webhooks_app.E005",
+            )
+        )
+    schedule = getattr(settings, "WEBHOOKS_RETRY_SCHEDULE", [])
+    if not isinstance(schedule, (list, tuple)) or not all(
+        _is_number(v) and v >= 0 for v in schedule
+    ):
+        errors.append(
+            Error(
+                "WEBHOOKS_RETRY_SCHEDULE must be a list of delays in seconds (numbers >= 0).",
+                hint="For example [10, 60, 300, 1800, 7200, 21600]; [] disables retries.",
+                id="webhooks_app.E006",
+            )
+        )
+    if not _is_positive_int(getattr(settings, "WEBHOOKS_DELIVERY_RETENTION_DAYS", 30)):
+        errors.append(
+            Error(
+                "WEBHOOKS_DELIVERY_RETENTION_DAYS must be a positive integer.",
+                id="webhooks_app.E007",
+            )
+        )
+    if getattr(settings, "WEBHOOKS_DELIVERY_LOG", "all") not in ("all", "failures"):
+        errors.append(
+            Error("WEBHOOKS_DELIVERY_LOG must be 'all' or 'failures'.", id="webhooks_app.E008")
+        )
+    for name in (
+        "WEBHOOKS_BATCH_SIZE",
+        "WEBHOOKS_CONCURRENCY",
+        "WEBHOOKS_MAX_RESPONSE_BYTES",
+        "WEBHOOKS_LOG_BODY_BYTES",
+    ):
+        if hasattr(settings, name) and not _is_positive_int(getattr(settings, name)):
+            errors.append(Error(f"{name} must be a positive integer.", id="webhooks_app.E010"))
+    relay = getattr(settings, "WEBHOOKS_RELAY_INTERVAL", 30.0)
+    if not _is_number(relay) or relay <= 0:
+        errors.append(
+            Error(
+                "WEBHOOKS_RELAY_INTERVAL must be a positive number of seconds.",
+                id="webhooks_app.E010",
+            )
+        )
+    return errors
+
+
+def _check_networks() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for name in ("WEBHOOKS_DENIED_NETWORKS", "WEBHOOKS_ALLOWED_NETWORKS"):
+        value: Sequence[Any] = getattr(settings, name, [])
+        if not isinstance(value, (list, tuple)):
+            errors.append(
+                Error(f"{name} must be a list of networks in CIDR form.", id="webhooks_app.E009")
+            )
+            continue
+        for network in value:
+            try:
+                ipaddress.ip_network(str(network), strict=False)
+            except ValueError:
+                errors.append(
+                    Error(
+                        f"{name} holds {network!r}, which is not a network in CIDR form.",
+                        id="webhooks_app.E009",
+                    )
+                )
+    return errors
+
+
+def _check_filters_and_proxies() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    filters = getattr(settings, "WEBHOOKS_JINJA2_FILTERS", {})
+    if not isinstance(filters, dict):
+        errors.append(
+            Error(
+                "WEBHOOKS_JINJA2_FILTERS must be a dict of name -> callable.",
+                id="webhooks_app.E011",
+            )
+        )
+    else:
+        for name, value in filters.items():
+            try:
+                func = import_string(value) if isinstance(value, str) else value
+            except ImportError as exc:
+                func = None
+                errors.append(
+                    Error(f"WEBHOOKS_JINJA2_FILTERS[{name!r}]: {exc}", id="webhooks_app.E011")
+                )
+            else:
+                if not callable(func):
+                    errors.append(
+                        Error(
+                            f"WEBHOOKS_JINJA2_FILTERS[{name!r}] is not callable.",
+                            id="webhooks_app.E011",
+                        )
+                    )
+    proxies = getattr(settings, "WEBHOOKS_HTTP_PROXIES", None)
+    if proxies is not None and (
+        not isinstance(proxies, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in proxies.items())
+    ):
+        errors.append(
+            Error(
+                "WEBHOOKS_HTTP_PROXIES must be a dict such as {'https': 'http://proxy:3128'}.",
+                id="webhooks_app.E012",
+            )
+        )
+    return errors
+
+
+@register(Tags.compatibility)
+def check_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    return [
+        *_check_models(),
+        *_check_queue(),
+        *_check_numbers(),
+        *_check_networks(),
+        *_check_filters_and_proxies(),
+    ]
+
+
+@register(Tags.compatibility)
+def check_middleware(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    if MIDDLEWARE_PATH in getattr(settings, "MIDDLEWARE", []):
+        return []
+    return [
+        Warning(
+            f"{MIDDLEWARE_PATH} is not in MIDDLEWARE.",
+            hint="Without it, events from requests carry no username or request id and are not coalesced per request.",
+            id="webhooks_app.W001",
+        )
+    ]
+
+
+__all__ = ["check_middleware", "check_settings"]

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any, TypedDict
 
 import django_rq
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from redis.exceptions import RedisError
@@ -52,8 +53,18 @@ def job_spec(deliveries: list[dict[str, Any]]) -> JobSpec:
     return {"id": f"webhook-{first['delivery_id']}-{first['attempt']}", "deliveries": deliveries}
 
 
+_queues: dict[tuple[str, str], Queue] = {}
+
+
 def get_queue() -> Queue:
-    return django_rq.get_queue(conf.WEBHOOKS_QUEUE)
+    """The webhook queue, kept for the life of the process with its connection pool (django-rq
+    builds a new client, hence a new TCP connection and a server-version query, on every call)."""
+    name = conf.WEBHOOKS_QUEUE
+    key = (name, repr(settings.RQ_QUEUES.get(name)))
+    queue = _queues.get(key)
+    if queue is None:
+        queue = _queues[key] = django_rq.get_queue(name)
+    return queue
 
 
 def job_timeout(count: int) -> int:

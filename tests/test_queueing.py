@@ -1,0 +1,117 @@
+"""Enqueueing: one Redis pipeline per transaction, and a database outbox when Redis is down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from redis.connection import Connection
+from rest_framework.test import APIClient
+from rq import Queue
+
+from demo.inventory.models import Site
+from webhooks_app.models import EventRule, OutboxEntry
+from webhooks_app.queueing import get_queue, relay_outbox
+
+from .conftest import queued_deliveries
+from .redis_server import get_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class CountingConnection(Connection):
+    """A redis-py connection that counts requests sent (one per round trip)."""
+
+    sent = 0
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.sent += 1
+        super().send_packed_command(command, check_health)
+
+
+@pytest.fixture
+def round_trips(queue: Queue) -> Iterator[type[CountingConnection]]:
+    connection = get_queue().connection
+    pool = connection.connection_pool
+    original = pool.connection_class
+    pool.disconnect()
+    pool.connection_class = CountingConnection
+    connection.ping()  # connect (and its handshake) before counting
+    get_queue().get_redis_server_version()  # asked once per process, then cached
+    CountingConnection.sent = 0
+    yield CountingConnection
+    pool.disconnect()
+    pool.connection_class = original
+
+
+@pytest.mark.parametrize("batch_size", [1, 100])
+def test_a_transaction_of_1000_updates_reaches_redis_in_one_round_trip(
+    queue: Queue, site_rule: EventRule, settings: Any, round_trips: type[CountingConnection], batch_size: int
+) -> None:
+    settings.WEBHOOKS_BATCH_SIZE = batch_size
+    Site.objects.bulk_create([Site(name=f"S{i}", slug=f"s{i}") for i in range(1000)])
+    sites = list(Site.objects.all())
+    round_trips.sent = 0
+    with transaction.atomic():
+        for site in sites:
+            site.description = "bulk"
+            site.save()
+    assert round_trips.sent == 1
+    deliveries = [d for job in queued_deliveries(queue) for d in job]
+    assert len(deliveries) == 1000
+    assert len(queued_deliveries(queue)) == 1000 // batch_size
+
+
+@pytest.fixture
+def redis_down(queue: Queue) -> Iterator[None]:
+    server = get_server()
+    server.stop()
+    get_queue().connection.connection_pool.disconnect()
+    try:
+        yield
+    finally:
+        server.start()
+
+
+def test_with_redis_down_the_change_succeeds_and_the_job_waits_in_the_outbox(
+    queue: Queue, site_rule: EventRule, admin_user: Any, redis_down: None
+) -> None:
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    response = api.post("/api/inventory/sites/", {"name": "Offline", "slug": "offline"}, format="json")
+    assert response.status_code == 201
+    [entry] = OutboxEntry.objects.all()
+    assert entry.job["deliveries"][0]["context"]["data"]["name"] == "Offline"
+    assert relay_outbox() == 0  # Redis still down: nothing lost, nothing relayed
+    assert OutboxEntry.objects.get().last_error
+
+
+def test_the_relay_enqueues_outbox_jobs_exactly_once(queue: Queue, site_rule: EventRule) -> None:
+    server = get_server()
+    server.stop()
+    get_queue().connection.connection_pool.disconnect()
+    try:
+        Site.objects.create(name="Later", slug="later")
+        Site.objects.create(name="Later too", slug="later-too")
+    finally:
+        server.start()
+    assert OutboxEntry.objects.count() == 2
+    out = StringIO()
+    call_command("webhooks_relay", stdout=out)
+    assert "Relayed 2 job(s)" in out.getvalue()
+    assert relay_outbox() == 0
+    assert not OutboxEntry.objects.exists()
+    names = [d["context"]["data"]["name"] for job in queued_deliveries(queue) for d in job]
+    assert names == ["Later", "Later too"]
+
+
+def test_a_job_already_in_redis_is_not_pushed_again(queue: Queue, site_rule: EventRule) -> None:
+    Site.objects.create(name="Once", slug="once")
+    [job] = queue.get_jobs()
+    OutboxEntry.objects.create(job={"id": job.id, "deliveries": job.args[0]})
+    assert relay_outbox() == 1
+    assert queue.count == 1
