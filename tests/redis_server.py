@@ -33,7 +33,9 @@ class RedisServer:
     def __init__(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise pytest.UsageError("redis-server is not installed: run `make test`, which installs it.")
+            raise pytest.UsageError(
+                "redis-server is not installed: run `make test`, which installs it."
+            )
         self.binary = binary
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="webhooks-redis-"))
@@ -47,13 +49,20 @@ class RedisServer:
         self.process = subprocess.Popen(
             [
                 self.binary,
-                "--bind", "127.0.0.1",
-                "--port", str(self.port),
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.dir),
-                "--daemonize", "no",
-                "--loglevel", "warning",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -15,7 +15,9 @@ SECRET_KEY = "tests-only-secret-key"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not os.environ.get("DATABASE_URL"):
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and not os.environ.get(
+    "DATABASE_URL"
+):
     # A file (not :memory:) so that worker and server subprocesses see the same test database.
     # WEBHOOKS_TEST_DB is set by tests.redis_server (one file per pytest session) and passed
     # on to worker and server subprocesses, which then open the test database itself.

@@ -23,7 +23,7 @@ from .choices import EventType
 from .context import RequestInfo, current_scope
 from .serialization import model_label
 
-__all__ = ["Event", "EventQueue", "dispatch_queue", "record_event"]
+__all__ = ["Event", "EventQueue", "dispatch_queue", "emit_events", "record_event"]
 
 
 @dataclass
@@ -220,3 +220,38 @@ def dispatch_queue(queue: EventQueue) -> None:
     events = list(queue.events.values())
     queue.events.clear()
     dispatch_events(events)
+
+
+def emit_events(
+    objects: Iterable[models.Model], event_type: str, *, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Record events for writes that bypass model signals (``QuerySet.update()``,
+    ``bulk_create()``, ``bulk_update()``, raw SQL).
+
+    - ``object_created``: pass the created objects (with their primary keys) after the write.
+    - ``object_updated``: pass the objects as loaded *before* the write; their stored state is
+      the prechange, and the current rows are read back (one query) for the postchange.
+    - ``object_deleted``: pass the objects *before* deleting them, while their rows exist.
+
+    Events follow the same rules as signal-driven ones: released on commit, coalesced per object.
+    """
+    from .serialization import serialize_for_event
+    from .snapshots import capture_values, current_m2m
+
+    items = [obj for obj in objects if obj.pk is not None]
+    if event_type == EventType.OBJECT_UPDATED and items:
+        model = type(items[0])
+        fresh = model._base_manager.using(using).in_bulk([obj.pk for obj in items])
+        for obj in items:
+            pre_values = obj.__dict__.get("_webhooks_loaded") or capture_values(obj)
+            current = fresh.get(obj.pk)
+            if current is not None:
+                record_event(Event(f"{model_label(obj)}:{obj.pk}", current, event_type, dict(pre_values)), using)
+        return
+    for obj in items:
+        key = f"{model_label(obj)}:{obj.pk}"
+        if event_type == EventType.OBJECT_DELETED:
+            event = Event(key, obj, event_type, capture_values(obj), current_m2m(obj), data=serialize_for_event(obj))
+        else:
+            event = Event(key, obj, event_type, None)
+        record_event(event, using)
