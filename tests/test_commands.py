@@ -22,7 +22,9 @@ from .conftest import drain, queued_deliveries
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_change_made_in_a_management_command_dispatches_with_null_username(queue: Queue, site_rule: EventRule) -> None:
+def test_a_change_made_in_a_management_command_dispatches_with_null_username(
+    queue: Queue, site_rule: EventRule
+) -> None:
     call_command(
         "shell",
         command="from demo.inventory.models import Site; Site.objects.create(name='From shell', slug='shell')",
@@ -32,7 +34,9 @@ def test_a_change_made_in_a_management_command_dispatches_with_null_username(que
     assert delivery["context"]["username"] is None
 
 
-def test_redeliver_command_sends_a_failed_delivery_again(queue: Queue, receiver: Receiver, site_rule: EventRule) -> None:
+def test_redeliver_command_sends_a_failed_delivery_again(
+    queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
     receiver.set_status(400)
     Site.objects.create(name="Retry me", slug="retry-me")
     drain(queue)
@@ -47,7 +51,11 @@ def test_redeliver_command_sends_a_failed_delivery_again(queue: Queue, receiver:
     assert delivery.state == DeliveryState.SUCCEEDED
     assert delivery.attempt_count == 2
     first, second = receiver.wait_for(2)
-    assert first.header("X-Hook-Event-Id") == second.header("X-Hook-Event-Id") == str(delivery.event_id)
+    assert (
+        first.header("X-Hook-Event-Id")
+        == second.header("X-Hook-Event-Id")
+        == str(delivery.event_id)
+    )
     assert second.header("X-Hook-Attempt") == "2"
     assert first.body == second.body
 
@@ -61,7 +69,9 @@ def test_redeliver_command_rejects_bad_input() -> None:
         call_command("webhooks_redeliver", "6f1c1b0e-0000-4000-8000-000000000000")
 
 
-def test_prune_deletes_deliveries_older_than_the_retention(queue: Queue, receiver: Receiver, site_rule: EventRule, settings: Any) -> None:
+def test_prune_deletes_deliveries_older_than_the_retention(
+    queue: Queue, receiver: Receiver, site_rule: EventRule, settings: Any
+) -> None:
     Site.objects.create(name="Old", slug="old")
     Site.objects.create(name="New", slug="new")
     drain(queue)

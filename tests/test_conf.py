@@ -14,7 +14,7 @@ def test_defaults() -> None:
         for name in ("WEBHOOKS_RETRY_SCHEDULE", "WEBHOOKS_HTTP_TIMEOUT"):
             if hasattr(settings, name):
                 delattr(settings, name)
-        assert conf.WEBHOOKS_RETRY_SCHEDULE == list(DEFAULT_RETRY_SCHEDULE)
+        assert list(DEFAULT_RETRY_SCHEDULE) == conf.WEBHOOKS_RETRY_SCHEDULE
         assert conf.WEBHOOKS_HTTP_TIMEOUT == 10.0
     assert conf.WEBHOOKS_QUEUE == "default"
     assert conf.WEBHOOKS_DELIVERY_RETENTION_DAYS == 30

@@ -35,7 +35,9 @@ def test_bulk_create_then_emit_events_sends_created(queue: Queue, site_rule: Eve
     assert [c["data"]["name"] for c in contexts(queue)] == ["B0", "B1", "B2"]
 
 
-def test_queryset_update_then_emit_events_has_both_snapshots(queue: Queue, site_rule: EventRule) -> None:
+def test_queryset_update_then_emit_events_has_both_snapshots(
+    queue: Queue, site_rule: EventRule
+) -> None:
     Site.objects.bulk_create([Site(name="C", slug="c", description="before")])
     with transaction.atomic():
         loaded = list(Site.objects.all())

@@ -50,7 +50,11 @@ def round_trips(queue: Queue) -> Iterator[type[CountingConnection]]:
 
 @pytest.mark.parametrize("batch_size", [1, 100])
 def test_a_transaction_of_1000_updates_reaches_redis_in_one_round_trip(
-    queue: Queue, site_rule: EventRule, settings: Any, round_trips: type[CountingConnection], batch_size: int
+    queue: Queue,
+    site_rule: EventRule,
+    settings: Any,
+    round_trips: type[CountingConnection],
+    batch_size: int,
 ) -> None:
     settings.WEBHOOKS_BATCH_SIZE = batch_size
     Site.objects.bulk_create([Site(name=f"S{i}", slug=f"s{i}") for i in range(1000)])
@@ -82,7 +86,9 @@ def test_with_redis_down_the_change_succeeds_and_the_job_waits_in_the_outbox(
 ) -> None:
     api = APIClient()
     api.force_authenticate(admin_user)
-    response = api.post("/api/inventory/sites/", {"name": "Offline", "slug": "offline"}, format="json")
+    response = api.post(
+        "/api/inventory/sites/", {"name": "Offline", "slug": "offline"}, format="json"
+    )
     assert response.status_code == 201
     [entry] = OutboxEntry.objects.all()
     assert entry.job["deliveries"][0]["context"]["data"]["name"] == "Offline"

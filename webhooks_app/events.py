@@ -246,12 +246,22 @@ def emit_events(
             pre_values = obj.__dict__.get("_webhooks_loaded") or capture_values(obj)
             current = fresh.get(obj.pk)
             if current is not None:
-                record_event(Event(f"{model_label(obj)}:{obj.pk}", current, event_type, dict(pre_values)), using)
+                record_event(
+                    Event(f"{model_label(obj)}:{obj.pk}", current, event_type, dict(pre_values)),
+                    using,
+                )
         return
     for obj in items:
         key = f"{model_label(obj)}:{obj.pk}"
         if event_type == EventType.OBJECT_DELETED:
-            event = Event(key, obj, event_type, capture_values(obj), current_m2m(obj), data=serialize_for_event(obj))
+            event = Event(
+                key,
+                obj,
+                event_type,
+                capture_values(obj),
+                current_m2m(obj),
+                data=serialize_for_event(obj),
+            )
         else:
             event = Event(key, obj, event_type, None)
         record_event(event, using)

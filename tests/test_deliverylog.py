@@ -1,0 +1,92 @@
+"""The delivery log: what an attempt records, the failures-only mode, and response caps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rq import Queue
+
+from demo.inventory.models import Site
+from webhooks_app.choices import DeliveryState
+from webhooks_app.models import Delivery, EventRule, Webhook
+from webhooks_app.receiver import Receiver
+
+from .conftest import drain, failed_jobs, make_rule, make_webhook
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_an_attempt_records_the_request_as_sent_and_the_response(
+    queue: Queue, receiver: Receiver, site_rule: EventRule, webhook: Webhook
+) -> None:
+    Site.objects.create(name="Logged", slug="logged")
+    drain(queue)
+    delivery = Delivery.objects.get()
+    attempt = delivery.attempts.get()
+    [request] = receiver.wait_for(1)
+    assert delivery.state == DeliveryState.SUCCEEDED
+    assert delivery.webhook == webhook and delivery.event_rule == site_rule
+    assert delivery.object_type == "inventory.site" and delivery.event_type == "object_created"
+    assert str(delivery.event_id) == request.header("X-Hook-Event-Id")
+    assert attempt.request_method == "POST" and attempt.request_url == receiver.url
+    assert attempt.request_body.encode() == request.body
+    assert attempt.request_headers["X-Hook-Signature"] == request.header("X-Hook-Signature")
+    assert "s3cret" not in str(attempt.request_headers)
+    assert attempt.response_status == 200 and attempt.response_body == "Webhook received!\n"
+    assert attempt.duration_ms is not None and attempt.duration_ms > 0
+
+
+def test_authorization_headers_are_redacted_in_the_log(queue: Queue, receiver: Receiver) -> None:
+    make_rule(make_webhook(receiver.url, additional_headers="Authorization: Bearer token-123"))
+    Site.objects.create(name="Token", slug="token")
+    drain(queue)
+    [request] = receiver.wait_for(1)
+    assert request.header("Authorization") == "Bearer token-123"
+    assert Delivery.objects.get().attempts.get().request_headers["Authorization"] == "[redacted]"
+
+
+def test_failures_only_mode_skips_first_time_successes(
+    queue: Queue, receiver: Receiver, site_rule: EventRule, settings: Any
+) -> None:
+    settings.WEBHOOKS_DELIVERY_LOG = "failures"
+    Site.objects.create(name="Fine", slug="fine")
+    drain(queue)
+    assert len(receiver.wait_for(1)) == 1
+    assert not Delivery.objects.exists()
+    receiver.set_status(400)
+    Site.objects.create(name="Bad", slug="bad")
+    drain(queue)
+    assert Delivery.objects.get().state == DeliveryState.FAILED
+
+
+def test_only_the_start_of_a_response_is_kept(
+    queue: Queue, receiver: Receiver, site_rule: EventRule, settings: Any
+) -> None:
+    settings.WEBHOOKS_LOG_BODY_BYTES = 5
+    Site.objects.create(name="Short", slug="short")
+    drain(queue)
+    assert Delivery.objects.get().attempts.get().response_body == "Webho"
+
+
+def test_deliveries_of_one_transaction_to_one_webhook_share_a_job(
+    queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
+    from django.db import transaction
+
+    with transaction.atomic():
+        for i in range(5):
+            Site.objects.create(name=f"Batch {i}", slug=f"batch-{i}")
+    assert queue.count == 1
+    receiver.set_responses([200, 503, 200, 200, 400])
+    drain(
+        queue,
+        until=lambda: not Delivery.objects.exclude(state__in=["succeeded", "failed"]).exists(),
+    )
+    states = sorted(Delivery.objects.values_list("state", flat=True))
+    assert states == ["failed"] + ["succeeded"] * 4
+    assert len({r.header("X-Hook-Event-Id") for r in receiver.requests}) == 5
+    # The delivery that failed for good waits in the failed registry as a job of its own.
+    [failed_id] = failed_jobs(queue)
+    [failed] = queue.fetch_job(failed_id).args[0]
+    assert failed["event_id"] == str(Delivery.objects.get(state="failed").event_id)
