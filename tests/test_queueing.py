@@ -40,12 +40,14 @@ def round_trips(queue: Queue) -> Iterator[type[CountingConnection]]:
     original = pool.connection_class
     pool.disconnect()
     pool.connection_class = CountingConnection
+    pool.reset()  # forget connections of the old class
     connection.ping()  # connect (and its handshake) before counting
     get_queue().get_redis_server_version()  # asked once per process, then cached
     CountingConnection.sent = 0
     yield CountingConnection
     pool.disconnect()
     pool.connection_class = original
+    pool.reset()
 
 
 @pytest.mark.parametrize("batch_size", [1, 100])
