@@ -1,8 +1,10 @@
 """Settings for the demo project: a small inventory that emits webhooks.
 
-Everything deployment-specific comes from the environment:
-``DATABASE_URL`` (SQLite under ``run/`` when unset), ``REDIS_URL``, ``SECRET_KEY``,
-``DEBUG`` and ``ALLOWED_HOSTS``.
+Everything deployment-specific comes from the environment (the README's "Running in production"
+lists every variable): ``DATABASE_URL`` (SQLite under ``run/`` when unset), ``REDIS_URL``,
+``SECRET_KEY``, ``DEBUG`` (off unless set), ``ALLOWED_HOSTS``, ``CSRF_TRUSTED_ORIGINS``, the
+``SECURE_*`` / ``*_COOKIE_SECURE`` switches for a site served over HTTPS, and ``LOG_FORMAT`` /
+``LOG_LEVEL`` for the logs on stdout (JSON lines unless ``LOG_FORMAT=plain``).
 """
 
 from __future__ import annotations
@@ -11,21 +13,68 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("WEBHOOKS_RUN_DIR", BASE_DIR / "run"))
 
 
+TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+FALSE_VALUES = frozenset({"", "0", "false", "no", "off"})
+
+
 def env_bool(name: str, default: bool) -> bool:
+    """A yes/no environment variable; a value that is neither is a configuration error."""
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    value = value.strip().lower()
+    if value not in TRUE_VALUES | FALSE_VALUES:
+        raise ImproperlyConfigured(f"{name}={value!r}: use one of true/false, yes/no, on/off, 1/0.")
+    return value in TRUE_VALUES
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated environment variable, as a list without blanks."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-demo-only-key-change-me-in-production")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()]
+# The fallback only lets the local demo start; production sets SECRET_KEY (docker-compose.yml
+# refuses to start without it, and `manage.py check --deploy` flags this value).
+SECRET_KEY = os.environ.get("SECRET_KEY") or "django-insecure-demo-only-key-change-me-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+# Full origins (scheme and host) allowed to POST forms, e.g. "https://hooks.example.com".
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# HTTPS. Off by default so that the plain-http demo works; a site served over TLS turns them
+# on (see the README's production environment, which `manage.py check --deploy` passes).
+if proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip():
+    # Behind a proxy that terminates TLS, e.g. HTTP_X_FORWARDED_PROTO: the request is secure
+    # when the proxy sets that header to "https". Only set it if the proxy always sets it.
+    SECURE_PROXY_SSL_HEADER = (proxy_header, "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Headers that are safe over plain http too (most are Django's defaults, stated here on purpose).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -78,11 +127,24 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{RUN_DIR / 'demo.sqlite3'}",
         conn_max_age=60,
+        # A connection the server dropped (restart, failover) is replaced, not used and failed.
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, workers) share the file: wait for locks instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Several processes (web, workers) share the file: wait for locks instead of failing, and
+    # take the write lock when a transaction begins (BEGIN IMMEDIATE), so that a transaction
+    # that reads and then writes (the outbox relay, the delivery log) neither fails with
+    # "database is locked" halfway nor acts on rows another process is about to change.
+    # Write-ahead logging lets readers run while one process writes, and commits without
+    # waiting for the disk each time (a power cut may lose the last commits, never corrupt).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -137,16 +199,28 @@ WEBHOOKS_MODELS = {
     "inventory.ipaddress": "demo.inventory.api.serializers.IPAddressSerializer",
 }
 
+# Logs go to stdout: one JSON object per line (LOG_FORMAT=json, the default), or plain text
+# (LOG_FORMAT=plain). Delivery outcomes come from the "webhooks_app.outcome" logger, one line per
+# attempt with the event id, the webhook and the outcome; RQ's workers log on "rq.worker".
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
+        "json": {"()": "demo.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+        },
     },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
-        "webhooks_app": {"handlers": ["console"], "level": os.environ.get("WEBHOOKS_LOG_LEVEL", "INFO")},
+        "webhooks_app": {"level": os.environ.get("WEBHOOKS_LOG_LEVEL", "INFO")},
     },
 }

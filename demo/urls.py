@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
+    path("admin/background-tasks/", include("webhooks_app.urls")),
     path("admin/", admin.site.urls),
     path("api/inventory/", include("demo.inventory.api.urls")),
     path("api/webhooks/", include("webhooks_app.api.urls")),

@@ -1,0 +1,127 @@
+"""Serializer fields that give the API NetBox's shape.
+
+- ``ApiUrlField``: the object's API URL, relative when there is no request (webhook payloads),
+  absolute when there is one (API responses).
+- ``ValueLabelChoiceField``: reads ``{"value": ..., "label": ...}``, accepts the bare value.
+- ``BriefRelatedField``: reads a related object as its brief representation, accepts an id
+  (or, where allowed, an object naming one unique attribute such as ``{"slug": "lab"}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from typing import Any, TypeVar
+
+from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
+from django.db.models import Model
+from django.urls import reverse
+from rest_framework import serializers
+from rest_framework.relations import PKOnlyObject
+
+M = TypeVar("M", bound=Model)
+
+
+def route_basename(model: type[Model]) -> str:
+    """The router basename (and URL name prefix) of a model's API endpoint."""
+    return f"{model._meta.app_label}-{model._meta.model_name}"
+
+
+class ApiUrlField(serializers.Field[Model, Any, str, Model]):
+    """The object's detail URL; made absolute only when the context holds a request."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        kwargs["source"] = "*"
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Model) -> str:
+        path = reverse(f"{route_basename(type(value))}-detail", kwargs={"pk": value.pk})
+        request = self.context.get("request")
+        if request is None:
+            return path
+        return str(request.build_absolute_uri(path))
+
+
+class ValueLabelChoiceField(serializers.Field[str, Any, dict[str, str] | None, Any]):
+    """A choice read as ``{"value": v, "label": l}`` and written as the bare value ``v``."""
+
+    default_error_messages = {
+        "not_bare": 'Pass the value itself, such as "active"; not an object or a list.',
+    }
+
+    def __init__(
+        self,
+        *,
+        choices: Iterable[tuple[str, str]],
+        allow_blank: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self.choices: dict[str, str] = {str(value): str(label) for value, label in choices}
+        # The plain DRF field does the validation of the bare value and its error messages.
+        self._bare = serializers.ChoiceField(
+            choices=list(self.choices.items()), allow_blank=allow_blank
+        )
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: str) -> dict[str, str] | None:
+        if value in ("", None):
+            return None
+        return {"value": value, "label": self.choices.get(value, value)}
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, (Mapping, list)):
+            self.fail("not_bare")
+        return self._bare.to_internal_value(data)
+
+
+class BriefRelatedField(serializers.PrimaryKeyRelatedField[M]):
+    """A foreign key (or, with ``many=True``, a many-to-many item) in brief form.
+
+    ``serializer`` is the brief serializer used to read the object. Writes accept the primary
+    key, or an object with exactly one of ``lookups`` (``{"id": 3}``, ``{"slug": "lab"}``).
+    """
+
+    default_error_messages = {
+        "bad_lookup": "Pass an id or an object with exactly one of: {lookups}.",
+        "no_match": "No object matches {query}.",
+        "many_match": "More than one object matches {query}.",
+    }
+
+    def __init__(
+        self,
+        *,
+        serializer: type[serializers.Serializer[Any]],
+        lookups: Sequence[str] = ("id",),
+        **kwargs: Any,
+    ) -> None:
+        self.serializer_class = serializer
+        self.lookups = tuple(lookups)
+        super().__init__(**kwargs)
+
+    def use_pk_only_optimization(self) -> bool:
+        return False
+
+    @cached_property
+    def brief_serializer(self) -> serializers.Serializer[Any]:
+        """One brief serializer for all the objects this field reads (building one is slow)."""
+        return self.serializer_class(context=self.context)
+
+    def to_representation(self, value: M | PKOnlyObject) -> dict[str, Any]:
+        data: dict[str, Any] = self.brief_serializer.to_representation(value)
+        return data
+
+    def to_internal_value(self, data: Any) -> M:
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)
+        if len(data) != 1 or next(iter(data)) not in self.lookups:
+            self.fail("bad_lookup", lookups=", ".join(self.lookups))
+        queryset = self.get_queryset()
+        assert queryset is not None, "BriefRelatedField needs a queryset when writable"
+        query = dict(data)
+        try:
+            return queryset.get(**query)
+        except (ObjectDoesNotExist, ValueError, TypeError):
+            self.fail("no_match", query=query)
+        except MultipleObjectsReturned:
+            self.fail("many_match", query=query)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.exceptions import ValidationError
+
+from demo.inventory.api.fields import BriefRelatedField, ValueLabelChoiceField, route_basename
+from demo.inventory.api.serializers import BriefDeviceSerializer
+from demo.inventory.models import Device, IPAddress
+from tests.inventory.factories import make_device, make_site
+
+
+def test_route_basename_is_app_label_and_model_name() -> None:
+    assert route_basename(IPAddress) == "inventory-ipaddress"
+
+
+def test_choice_reads_value_and_label_and_blank_as_null() -> None:
+    field = ValueLabelChoiceField(choices=[("a", "Alpha")], allow_blank=True)
+    assert field.to_representation("a") == {"value": "a", "label": "Alpha"}
+    assert field.to_representation("") is None
+    assert field.to_internal_value("") == ""
+
+
+def test_choice_rejects_a_list() -> None:
+    field = ValueLabelChoiceField(choices=[("a", "Alpha")])
+    with pytest.raises(ValidationError):
+        field.to_internal_value(["a"])
+
+
+@pytest.mark.django_db
+def test_lookup_matching_several_objects_is_rejected() -> None:
+    site = make_site()
+    make_device("twin", site=site)
+    make_device("twin", site=site)
+    field: BriefRelatedField[Device] = BriefRelatedField(
+        serializer=BriefDeviceSerializer, lookups=("name",), queryset=Device.objects.all()
+    )
+    with pytest.raises(ValidationError) as info:
+        field.to_internal_value({"name": "twin"})
+    assert info.value.detail == ["More than one object matches {'name': 'twin'}."]
+
+
+@pytest.mark.django_db
+def test_lookup_by_id_of_the_wrong_type_is_no_match() -> None:
+    field: BriefRelatedField[Device] = BriefRelatedField(
+        serializer=BriefDeviceSerializer, queryset=Device.objects.all()
+    )
+    with pytest.raises(ValidationError) as info:
+        field.to_internal_value({"id": "seven"})
+    assert info.value.detail == ["No object matches {'id': 'seven'}."]
