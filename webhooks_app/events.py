@@ -111,6 +111,7 @@ class _TransactionBuffer:
         self.alive: set[tuple[str, ...]] = set()
         self.markers: dict[tuple[str, ...], _CommitMarker] = {}
         self.event_sids: list[tuple[Event, tuple[str, ...]]] = []
+        self.first: dict[str, Event] = {}  # per object, its first recorded event
         self.release_entry: tuple[set[str], Any, bool] = (set(), self.release, False)
 
     def _hooks(self) -> list[Any]:
@@ -137,6 +138,7 @@ class _TransactionBuffer:
                     break
             hooks.append(self.release_entry)
         self.event_sids.append((event, sids))
+        self.first.setdefault(event.key, event)
 
     def release(self) -> None:
         if _buffers.by_alias.get(self.using) is self:
@@ -177,10 +179,8 @@ def pending_event(instance: models.Model, using: str = DEFAULT_DB_ALIAS) -> Even
     """The not-yet-committed event already recorded for this object, if any."""
     key = f"{model_label(instance)}:{instance.pk}"
     buffer = _buffers.by_alias.get(using)
-    if buffer is not None and buffer.is_current():
-        for event, _sids in reversed(buffer.event_sids):
-            if event.key == key:
-                return event
+    if buffer is not None and key in buffer.first and buffer.is_current():
+        return buffer.first[key]
     scope = current_scope()
     if scope is not None and scope.queue is not None:
         return scope.queue.pending_for(key)

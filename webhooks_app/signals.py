@@ -100,9 +100,12 @@ def _record_m2m_change(
 ) -> None:
     pre_m2m: dict[str, list[Any]] = instance.__dict__.setdefault(PRE_M2M, {})
     if action.startswith("pre_"):
+        if field.name in pre_m2m:
+            return
         pending = pending_event(instance, using)
-        if field.name not in pre_m2m and (pending is None or field.name not in pending.pre_m2m):
-            pre_m2m[field.name] = m2m_values(instance, field)
+        if pending is not None and (pending.pre_values is None or field.name in pending.pre_m2m):
+            return  # created in this transaction (no prechange), or already captured
+        pre_m2m[field.name] = m2m_values(instance, field)
         return
     if not changed:
         return
