@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps demo test lint typecheck pytest benchmark clean
+.PHONY: install system-deps test-deps demo test lint typecheck pytest benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ system-deps:
 
 install: $(STAMP) system-deps
 
+# What the tests need beyond the demo: Chromium for the admin's browser tests.
+test-deps:
+	@bash scripts/ensure-system-deps.sh redis chromium
+
 demo: install
 	$(PY) manage.py rundemo
 
@@ -27,10 +31,10 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install
+pytest: install test-deps
 	$(VENV)/bin/pytest
 
-test: install
+test: install test-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -107,6 +107,7 @@ def _deliveries_for(event: Event, rules: list[EventRule]) -> list[dict[str, Any]
                 "delivery_id": str(uuid.uuid4()),
                 "event_id": event.event_id,
                 "webhook_id": rule.webhook_id,
+                "webhook_name": rule.webhook.name,
                 "event_rule_id": rule.pk,
                 "event_type": event.event_type,
                 "object_type": event.object_type,

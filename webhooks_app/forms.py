@@ -55,13 +55,16 @@ class JSONTextField(forms.JSONField):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("widget", code_textarea())
         super().__init__(**kwargs)
+        # A ModelForm replaces the message of any model validation error whose code is a key
+        # here; the model's own "invalid" messages (e.g. "must be an object") are the useful ones.
+        self.error_messages.pop("invalid", None)
 
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str) and value.strip() and not self.disabled:
             try:
                 json.loads(value)
             except json.JSONDecodeError as exc:
-                raise ValidationError(format_json_error(exc), code="invalid") from exc
+                raise ValidationError(format_json_error(exc), code="invalid_json") from exc
         return super().to_python(value)
 
     def prepare_value(self, value: Any) -> Any:
@@ -193,6 +196,16 @@ class EventRuleForm(EventRuleFormBase):
         field = self.fields["object_types"]
         assert isinstance(field, ContentTypeChoiceField)
         field.queryset = registered_content_types(chosen)
+
+    def clean_action_data(self) -> Any:
+        # Checked here as well as by the model: the model validator's message is replaced by
+        # JSONField's generic "Value must be valid JSON." (its error code is "invalid").
+        value = self.cleaned_data.get("action_data")
+        if value is not None and not isinstance(value, dict):
+            raise ValidationError(
+                "Action data must be a JSON object or null.", code="not_an_object"
+            )
+        return value
 
 
 class SampleEventForm(forms.Form):

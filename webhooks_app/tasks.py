@@ -112,7 +112,8 @@ def _last_line(text: str) -> str:
 
 
 def job_info(job: Job, state: str | None = None) -> JobInfo:
-    status = state or str(job.get_status(refresh=False) or "")
+    current = job.get_status(refresh=False)
+    status = state or (current.value if current is not None else "")
     info = JobInfo(
         id=job.id,
         queue=job.origin,
@@ -208,7 +209,7 @@ def worker_list() -> list[dict[str, Any]]:
                 "name": worker.name,
                 "hostname": worker.hostname,
                 "pid": worker.pid,
-                "state": str(worker.get_state()),
+                "state": getattr(worker.get_state(), "value", str(worker.get_state())),
                 "queues": worker.queue_names(),
                 "current_job": current,
                 "birth": worker.birth_date,

@@ -52,7 +52,7 @@ def validate_header_template(value: str) -> None:
 
 def validate_json_object_or_null(value: Any) -> None:
     if value is not None and not isinstance(value, dict):
-        raise ValidationError("Action data must be a JSON object or null.", code="invalid")
+        raise ValidationError("Action data must be a JSON object or null.", code="not_an_object")
 
 
 def format_json_error(exc: json.JSONDecodeError) -> str:

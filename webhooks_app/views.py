@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
 from . import tasks
-from .models import OutboxEntry
+from .models import OutboxEntry, Webhook
 
 __all__ = [
     "PERMISSION",
@@ -56,6 +56,11 @@ def operator_required(view: View) -> View:
             return view(request, *args, **kwargs)
         except RedisError as exc:
             return _redis_unavailable(request, exc)
+        except Http404 as exc:
+            context = _context(request, "Not found", message=str(exc))
+            return TemplateResponse(
+                request, "webhooks_app/background_tasks/not_found.html", context, status=404
+            )
 
     return never_cache(staff_member_required(checked))
 
@@ -76,11 +81,38 @@ def _redis_unavailable(request: HttpRequest, exc: RedisError) -> HttpResponse:
     )
 
 
+def _status_text(value: object) -> str:
+    """RQ's status enums as their plain value ("failed"), whether given an enum or its str()."""
+    text = str(getattr(value, "value", value))
+    prefix, dot, name = text.partition(".")
+    return name.lower() if dot and prefix.endswith("Status") else text
+
+
 def _job(job_id: str) -> tasks.JobInfo:
     try:
-        return tasks.job_info(tasks.find_job(job_id))
+        job = tasks.find_job(job_id)
     except tasks.TaskError as exc:
         raise Http404(str(exc)) from exc
+    info = tasks.job_info(job, _status_text(job.get_status(refresh=False)))
+    _describe([info])
+    return info
+
+
+def _error_summary(error: str) -> str:
+    """The error line without the exception's dotted class name (the message says enough)."""
+    name, sep, message = error.partition(": ")
+    return message if sep and "." in name and " " not in name else error
+
+
+def _describe(jobs: list[tasks.JobInfo]) -> None:
+    """Fill in the webhook names that job arguments do not carry (one query) and shorten the
+    error lines."""
+    ids = {job.webhook_id for job in jobs if job.webhook_id is not None and not job.webhook_name}
+    names = dict(Webhook.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    for job in jobs:
+        job.error = _error_summary(job.error)
+        if job.webhook_id in names:
+            job.webhook_name = names[job.webhook_id]
 
 
 def _confirm(
@@ -110,7 +142,7 @@ def background_tasks(request: HttpRequest) -> HttpResponse:
         "Background tasks",
         queues=tasks.queue_stats(),
         states=tasks.STATES,
-        workers=tasks.worker_list(),
+        workers=[{**w, "state": _status_text(w["state"])} for w in tasks.worker_list()],
         outbox_count=OutboxEntry.objects.count(),
     )
     return TemplateResponse(request, "webhooks_app/background_tasks/index.html", context)
@@ -126,6 +158,7 @@ def job_list(request: HttpRequest, queue: str, state: str) -> HttpResponse:
     except ValueError:
         page = 1
     total, jobs = tasks.list_jobs(queue, state, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    _describe(jobs)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     context = _context(
         request,

@@ -1,0 +1,192 @@
+"""Delivery log admin: the read-only list and detail (every attempt's request and response) and
+redelivery of one or many, including when Redis is down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.contrib.messages import get_messages
+from django.test import Client
+from rq import Queue
+
+from webhooks_app.models import Delivery, Webhook
+from webhooks_app.receiver import Receiver
+from webhooks_app.redelivery import send_test
+
+from .conftest import drain, make_webhook
+from .redis_server import get_server
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = "/admin/webhooks_app/delivery/"
+
+
+def detail_url(delivery: Delivery) -> str:
+    return f"/admin/webhooks_app/delivery/{delivery.pk}/change/"
+
+
+def sent(webhook: Webhook, event_type: str = "object_created") -> Delivery:
+    delivery, _ = send_test(webhook, None, event_type)
+    return Delivery.objects.get(pk=delivery.pk)
+
+
+def notices(response: object) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def redis_down() -> Iterator[None]:
+    """The session's Redis stopped for the test, started again (same port) afterwards."""
+    server = get_server()
+    server.stop()
+    try:
+        yield
+    finally:
+        server.start()
+
+
+@pytest.fixture
+def operator(client: Client) -> Client:
+    """Staff who may view deliveries and redeliver them, but is not a superuser."""
+    user = User.objects.create_user("operator", password="pw", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_delivery", "change_delivery"])
+    )
+    client.force_login(user)
+    return client
+
+
+def test_list_shows_state_webhook_object_event_attempts_and_status(
+    admin_client: Client, webhook: Webhook, receiver: Receiver
+) -> None:
+    sent(webhook)
+    receiver.set_status(400)
+    sent(webhook, "object_deleted")
+    response = admin_client.get(LIST_URL)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert '<span class="webhooks-state webhooks-state-succeeded">Succeeded</span>' in content
+    assert '<span class="webhooks-state webhooks-state-failed">Failed</span>' in content
+    assert "webhooks_app.sample" in content and "Receiver" in content
+    assert '<td class="field-last_status_code">400</td>' in content
+    assert "Add delivery" not in content
+
+
+def test_list_filters_by_state_and_finds_by_event_id(
+    admin_client: Client, webhook: Webhook, receiver: Receiver
+) -> None:
+    ok = sent(webhook)
+    receiver.set_status(400)
+    failed = sent(webhook)
+    by_state = admin_client.get(LIST_URL, {"state__exact": "failed"})
+    assert [d.pk for d in by_state.context["cl"].result_list] == [failed.pk]
+    by_event = admin_client.get(LIST_URL, {"q": str(ok.event_id)})
+    assert [d.pk for d in by_event.context["cl"].result_list] == [ok.pk]
+    by_webhook = admin_client.get(
+        LIST_URL, {"webhook__id__exact": webhook.pk, "created__gte": "2000-01-01 00:00:00+00:00"}
+    )
+    assert len(by_webhook.context["cl"].result_list) == 2
+    assert admin_client.get(LIST_URL, {"q": "not-a-uuid"}).status_code == 200
+
+
+def test_detail_shows_every_attempt_request_and_response_in_order(
+    admin_client: Client, queue: Queue, webhook: Webhook, receiver: Receiver
+) -> None:
+    receiver.set_status(400)
+    delivery = sent(webhook)
+    receiver.set_status(200)
+    admin_client.post(f"/admin/webhooks_app/delivery/{delivery.pk}/redeliver/")
+    drain(queue)
+    content = admin_client.get(detail_url(delivery)).content.decode()
+    assert content.index('id="attempt-1"') < content.index('id="attempt-2"')
+    first, second = content.split('id="attempt-2"')
+    assert "HTTP 400" in first and "400 Bad Request" in first and "Status 400 returned" in first
+    assert "HTTP 200" in second and "Webhook received!" in second
+    assert f"POST {receiver.url}" in first and f"POST {receiver.url}" in second
+    assert "X-Hook-Signature" in first and "&quot;event&quot;: &quot;created&quot;" in first
+
+
+def test_detail_of_an_attempt_that_could_not_be_sent_shows_the_error(admin_client: Client) -> None:
+    webhook = make_webhook(
+        "https://hooks.example.com/in", body_template="{{ data.missing.deeper }}"
+    )
+    delivery = sent(webhook)
+    content = admin_client.get(detail_url(delivery)).content.decode()
+    assert "Error rendering body" in content and "Not sent." in content
+
+
+def test_log_is_read_only_and_only_superusers_may_delete(
+    admin_client: Client, operator: Client, webhook: Webhook
+) -> None:
+    delivery = sent(webhook)
+    assert admin_client.get("/admin/webhooks_app/delivery/add/").status_code == 403
+    assert 'name="_save"' not in admin_client.get(detail_url(delivery)).content.decode()
+    assert admin_client.post(detail_url(delivery), {"state": "failed"}).status_code == 403
+    assert operator.get(f"/admin/webhooks_app/delivery/{delivery.pk}/delete/").status_code == 403
+    assert 'value="delete_selected"' in admin_client.get(LIST_URL).content.decode()
+    assert 'value="delete_selected"' not in operator.get(LIST_URL).content.decode()
+
+
+def test_redeliver_action_confirms_then_queues_and_delivers_again(
+    operator: Client, queue: Queue, webhook: Webhook, receiver: Receiver
+) -> None:
+    receiver.set_status(400)
+    first, second = sent(webhook), sent(webhook)
+    receiver.set_status(200)
+    selection = {
+        "action": "redeliver_selected",
+        "_selected_action": [str(first.pk), str(second.pk)],
+    }
+    confirm = operator.post(LIST_URL, selection)
+    assert confirm.status_code == 200
+    assert "Redeliver the selected deliveries?" in confirm.content.decode()
+    assert queue.count == 0
+    done = operator.post(LIST_URL, {**selection, "post": "yes"})
+    assert done.status_code == 302
+    assert notices(done) == ["2 deliveries queued for redelivery."]
+    drain(queue)
+    for delivery in (first, second):
+        delivery.refresh_from_db()
+        assert delivery.state == "succeeded" and delivery.attempt_count == 2
+    event_ids = {r.header("X-Hook-Event-Id") for r in receiver.requests[2:]}
+    assert event_ids == {str(first.event_id), str(second.event_id)}
+
+
+def test_redeliver_button_confirms_on_get_and_queues_on_post(
+    operator: Client, queue: Queue, webhook: Webhook
+) -> None:
+    delivery = sent(webhook)
+    assert 'id="redeliver-link"' in operator.get(detail_url(delivery)).content.decode()
+    url = f"/admin/webhooks_app/delivery/{delivery.pk}/redeliver/"
+    confirm = operator.get(url)
+    assert "Redeliver this delivery?" in confirm.content.decode() and queue.count == 0
+    response = operator.post(url)
+    assert response.status_code == 302 and response["Location"] == detail_url(delivery)
+    assert queue.count == 1
+    assert notices(response) == ["1 delivery queued for redelivery."]
+
+
+def test_redeliver_when_redis_is_down_reports_an_error(
+    admin_client: Client, webhook: Webhook, redis_down: None
+) -> None:
+    delivery = sent(webhook)
+    response = admin_client.post(
+        f"/admin/webhooks_app/delivery/{delivery.pk}/redeliver/", follow=True
+    )
+    assert response.status_code == 200
+    (message,) = notices(response)
+    assert message.startswith("Nothing was redelivered: Redis is unreachable")
+    delivery.refresh_from_db()
+    assert delivery.state == "succeeded"
+
+
+def test_staff_without_change_permission_cannot_redeliver(client: Client, webhook: Webhook) -> None:
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_delivery"))
+    client.force_login(viewer)
+    delivery = sent(webhook)
+    assert "redeliver-link" not in client.get(detail_url(delivery)).content.decode()
+    assert "redeliver_selected" not in client.get(LIST_URL).content.decode()
+    assert client.post(f"/admin/webhooks_app/delivery/{delivery.pk}/redeliver/").status_code == 403

@@ -1,0 +1,188 @@
+"""Event rule admin: registered object types, event types as checkboxes, JSON fields whose
+errors say what is wrong and where, the list and its filters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.test import Client
+
+from webhooks_app.models import EventRule, Webhook
+
+from .conftest import make_rule, make_webhook
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = "/admin/webhooks_app/eventrule/add/"
+
+
+@pytest.fixture
+def target() -> Webhook:
+    return make_webhook("https://hooks.example.com/in", name="Target")
+
+
+def content_type_id(label: str) -> int:
+    app_label, model = label.split(".")
+    return ContentType.objects.get_by_natural_key(app_label, model).pk
+
+
+def form_data(webhook: Webhook, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "Sites created",
+        "description": "",
+        "enabled": "on",
+        "object_types": [content_type_id("inventory.site")],
+        "event_types": ["object_created"],
+        "conditions": "",
+        "webhook": webhook.pk,
+        "action_data": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def errors(response: Any, field: str) -> list[str]:
+    return list(response.context["adminform"].form.errors.get(field, []))
+
+
+def test_add_page_offers_only_registered_models_and_event_type_checkboxes(
+    admin_client: Client, target: Webhook
+) -> None:
+    content = admin_client.get(ADD_URL).content.decode()
+    object_type_values = re.findall(r'name="object_types" value="(\d+)"', content)
+    assert sorted(map(int, object_type_values)) == sorted(
+        content_type_id(label)
+        for label in ("inventory.site", "inventory.device", "inventory.ipaddress", "inventory.tag")
+    )
+    assert "(inventory.site)" in content
+    assert str(content_type_id("auth.user")) not in object_type_values
+    assert re.findall(r'type="checkbox" name="event_types" value="(\w+)"', content) == [
+        "object_created",
+        "object_updated",
+        "object_deleted",
+    ]
+    assert re.search(r'<textarea name="conditions"[^>]*webhooks-code', content)
+
+
+def test_valid_rule_is_saved_with_types_conditions_and_action_data(
+    admin_client: Client, target: Webhook
+) -> None:
+    conditions = '{"and": [{"attr": "status.value", "value": "active"}]}'
+    response = admin_client.post(
+        ADD_URL,
+        form_data(
+            target,
+            event_types=["object_created", "object_deleted"],
+            conditions=conditions,
+            action_data='{"source": "admin"}',
+        ),
+    )
+    assert response.status_code == 302
+    rule = EventRule.objects.get()
+    assert rule.event_types == ["object_created", "object_deleted"]
+    assert rule.conditions == {"and": [{"attr": "status.value", "value": "active"}]}
+    assert rule.action_data == {"source": "admin"}
+    assert [ct.model for ct in rule.object_types.all()] == ["site"]
+    assert rule.webhook == target
+
+
+def test_change_page_shows_stored_json_pretty_printed(
+    admin_client: Client, target: Webhook
+) -> None:
+    rule = make_rule(target, conditions={"attr": "status.value", "value": "active"})
+    content = admin_client.get(f"/admin/webhooks_app/eventrule/{rule.pk}/change/").content.decode()
+    assert "{\n  &quot;attr&quot;: &quot;status.value&quot;," in content
+
+
+def test_json_syntax_error_in_conditions_gives_line_and_column(
+    admin_client: Client, target: Webhook
+) -> None:
+    broken = '{\n  "attr": "status.value",\n  "value": "active",\n}'
+    response = admin_client.post(ADD_URL, form_data(target, conditions=broken))
+    assert errors(response, "conditions") == [
+        "Invalid JSON at line 4, column 1: Expecting property name enclosed in double quotes"
+    ]
+    content = response.content.decode()
+    assert "line 4, column 1" in content
+    assert "&quot;value&quot;: &quot;active&quot;,\n}" in content  # what was typed is kept
+    assert not EventRule.objects.exists()
+
+
+def test_malformed_condition_says_what_and_where(admin_client: Client, target: Webhook) -> None:
+    conditions = '{"and": [{"attr": "status.value", "value": "active"}, {"value": "x"}]}'
+    response = admin_client.post(ADD_URL, form_data(target, conditions=conditions))
+    (message,) = errors(response, "conditions")
+    assert "and[1]" in message and "attr" in message
+
+
+def test_unknown_operator_is_rejected(admin_client: Client, target: Webhook) -> None:
+    conditions = '{"attr": "status.value", "value": "active", "op": "like"}'
+    response = admin_client.post(ADD_URL, form_data(target, conditions=conditions))
+    (message,) = errors(response, "conditions")
+    assert "like" in message
+
+
+def test_action_data_must_be_an_object(admin_client: Client, target: Webhook) -> None:
+    response = admin_client.post(ADD_URL, form_data(target, action_data="[1, 2]"))
+    assert errors(response, "action_data") == ["Action data must be a JSON object or null."]
+
+
+def test_action_data_syntax_error_gives_line_and_column(
+    admin_client: Client, target: Webhook
+) -> None:
+    response = admin_client.post(ADD_URL, form_data(target, action_data='{"a": tru}'))
+    (message,) = errors(response, "action_data")
+    assert message.startswith("Invalid JSON at line 1, column 7:")
+
+
+def test_unknown_event_type_is_rejected(admin_client: Client, target: Webhook) -> None:
+    response = admin_client.post(ADD_URL, form_data(target, event_types=["object_exploded"]))
+    (message,) = errors(response, "event_types")
+    assert "object_exploded is not one of the available choices" in message
+
+
+def test_event_and_object_types_are_required(admin_client: Client, target: Webhook) -> None:
+    response = admin_client.post(ADD_URL, form_data(target, event_types=[], object_types=[]))
+    assert errors(response, "event_types") == ["This field is required."]
+    assert errors(response, "object_types") == ["This field is required."]
+
+
+def test_unregistered_object_type_is_rejected(admin_client: Client, target: Webhook) -> None:
+    response = admin_client.post(
+        ADD_URL, form_data(target, object_types=[content_type_id("auth.user")])
+    )
+    (message,) = errors(response, "object_types")
+    assert "Select a valid choice" in message
+
+
+def test_list_shows_webhook_object_types_and_event_types(
+    admin_client: Client, target: Webhook
+) -> None:
+    make_rule(
+        target,
+        name="Devices",
+        models=("inventory.device", "inventory.site"),
+        events=("object_deleted",),
+    )
+    content = admin_client.get("/admin/webhooks_app/eventrule/").content.decode()
+    assert "inventory.device, inventory.site" in content
+    assert "Object deleted" in content
+    assert "Target" in content
+
+
+def test_list_filters_by_event_type_and_webhook(admin_client: Client, target: Webhook) -> None:
+    other = make_webhook("https://other.example.com/", name="Other")
+    make_rule(target, name="Created", events=("object_created",))
+    make_rule(target, name="Deleted", events=("object_deleted", "object_updated"))
+    make_rule(other, name="Elsewhere", events=("object_deleted",))
+    by_event = admin_client.get("/admin/webhooks_app/eventrule/?event_type=object_deleted")
+    assert [r.name for r in by_event.context["cl"].result_list] == ["Deleted", "Elsewhere"]
+    both = admin_client.get(
+        f"/admin/webhooks_app/eventrule/?event_type=object_deleted&webhook__id__exact={target.pk}"
+    )
+    assert [r.name for r in both.context["cl"].result_list] == ["Deleted"]
+    disabled = admin_client.get("/admin/webhooks_app/eventrule/?enabled__exact=0")
+    assert list(disabled.context["cl"].result_list) == []

@@ -1,0 +1,205 @@
+"""Admin for the delivery log: read-only list and detail with every attempt, and redelivery."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from redis.exceptions import RedisError
+
+from webhooks_app.models import Delivery
+from webhooks_app.redelivery import redeliver_many
+
+if TYPE_CHECKING:
+    DeliveryAdminBase = admin.ModelAdmin[Delivery]
+else:
+    DeliveryAdminBase = admin.ModelAdmin
+
+CONFIRM_TEMPLATE = "webhooks_app/admin/confirm.html"
+DETAIL_FIELDS = (
+    "id",
+    "state_badge",
+    "event_id",
+    "webhook_display",
+    "event_rule",
+    "object_display",
+    "event_type",
+    "attempt_count",
+    "last_status_code",
+    "last_error",
+    "next_attempt_at",
+    "created",
+    "last_updated",
+)
+
+
+def redeliver_with_message(
+    request: HttpRequest, deliveries: QuerySet[Delivery] | list[Delivery]
+) -> None:
+    """Queue new attempts and tell the operator what happened (Redis down is a message)."""
+    rows = list(deliveries)
+    try:
+        queued = redeliver_many(rows)
+    except RedisError as exc:
+        messages.error(request, f"Nothing was redelivered: Redis is unreachable ({exc}).")
+        return
+    if queued:
+        messages.success(
+            request, f"{queued} deliver{'y' if queued == 1 else 'ies'} queued for redelivery."
+        )
+    skipped = len(rows) - queued
+    if skipped:
+        messages.warning(
+            request,
+            f"{skipped} deliver{'y' if skipped == 1 else 'ies'} skipped: the webhook no longer exists.",
+        )
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(DeliveryAdminBase):
+    change_form_template = "webhooks_app/admin/delivery/change_form.html"
+    list_display = [
+        "created",
+        "state_badge",
+        "webhook_display",
+        "event_rule",
+        "object_display",
+        "event_type",
+        "attempt_count",
+        "last_status_code",
+        "last_updated",
+    ]
+    list_display_links = ["created"]
+    list_filter = ["state", "webhook", "event_type", ("created", admin.DateFieldListFilter)]
+    list_select_related = ["webhook", "event_rule"]
+    search_fields = ["=event_id", "object_id", "webhook_name"]
+    search_help_text = "Search by event ID (exact), object ID or webhook name."
+    date_hierarchy = "created"
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ["redeliver_selected"]
+    fieldsets = [
+        (None, {"fields": DETAIL_FIELDS}),
+        ("Payload", {"fields": ["payload_pretty"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = (*DETAIL_FIELDS, "payload_pretty")
+
+    class Media:
+        css = {"all": ["webhooks_app/admin.css"]}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return bool(getattr(request.user, "is_superuser", False))
+
+    def has_redeliver_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return request.user.has_perm("webhooks_app.change_delivery")
+
+    @admin.display(description="State", ordering="state")
+    def state_badge(self, obj: Delivery) -> SafeString:
+        return format_html(
+            '<span class="webhooks-state webhooks-state-{}">{}</span>',
+            obj.state,
+            obj.get_state_display(),
+        )
+
+    @admin.display(description="Webhook", ordering="webhook_name")
+    def webhook_display(self, obj: Delivery) -> str:
+        if obj.webhook is not None:
+            url = reverse("admin:webhooks_app_webhook_change", args=[obj.webhook.pk])
+            return format_html('<a href="{}">{}</a>', url, obj.webhook)
+        return f"{obj.webhook_name} (deleted)" if obj.webhook_name else "(deleted)"
+
+    @admin.display(description="Object", ordering="object_type")
+    def object_display(self, obj: Delivery) -> str:
+        return f"{obj.object_type}:{obj.object_id}" if obj.object_id else obj.object_type
+
+    @admin.display(description="Payload")
+    def payload_pretty(self, obj: Delivery) -> SafeString:
+        text = json.dumps(obj.payload, indent=2, ensure_ascii=False)
+        return format_html('<pre class="webhooks-code">{}</pre>', text)
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_redeliver"
+        return [
+            path(
+                "<path:object_id>/redeliver/",
+                self.admin_site.admin_view(self.redeliver_view),
+                name=name,
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        delivery = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if delivery is not None:
+            extra["attempts"] = list(delivery.attempts.all())
+            extra["can_redeliver"] = self.has_redeliver_permission(request, delivery)
+        return super().change_view(request, object_id, form_url, extra_context=extra)
+
+    def redeliver_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET asks to confirm; POST queues a new attempt of this delivery."""
+        delivery = self.get_object(request, object_id)
+        if delivery is None:
+            raise Http404(f"Delivery {object_id!r} does not exist.")
+        if not self.has_redeliver_permission(request, delivery):
+            raise PermissionDenied
+        detail_url = reverse("admin:webhooks_app_delivery_change", args=[delivery.pk])
+        if request.method == "POST":
+            redeliver_with_message(request, [delivery])
+            return HttpResponseRedirect(detail_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Redeliver this delivery?",
+            "question": "Send this delivery again, with the same event ID and payload?",
+            "items": [delivery],
+            "confirm_label": "Yes, redeliver",
+            "cancel_url": detail_url,
+        }
+        return TemplateResponse(request, CONFIRM_TEMPLATE, context)
+
+    @admin.action(description="Redeliver selected deliveries", permissions=["redeliver"])
+    def redeliver_selected(
+        self, request: HttpRequest, queryset: QuerySet[Delivery]
+    ) -> HttpResponse | None:
+        """First a confirmation page; its POST (``post=yes``) queues the redeliveries."""
+        if request.POST.get("post") == "yes":
+            redeliver_with_message(request, queryset)
+            return None
+        items = list(queryset[:100])
+        hidden = [(ACTION_CHECKBOX_NAME, str(pk)) for pk in queryset.values_list("pk", flat=True)]
+        hidden += [("action", "redeliver_selected"), ("post", "yes")]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Redeliver the selected deliveries?",
+            "question": f"Send these {len(hidden) - 2} deliveries again, each with its own event ID "
+            "and payload?",
+            "items": items,
+            "more": max(0, len(hidden) - 2 - len(items)),
+            "hidden": hidden,
+            "confirm_label": "Yes, redeliver",
+            "cancel_url": reverse("admin:webhooks_app_delivery_changelist"),
+        }
+        return TemplateResponse(request, CONFIRM_TEMPLATE, context)

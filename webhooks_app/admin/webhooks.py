@@ -1,0 +1,174 @@
+"""Admin for Webhook: grouped form with a write-only secret, plus Preview and Send test."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from webhooks_app.choices import AttemptOutcome
+from webhooks_app.forms import SampleEventForm, WebhookForm
+from webhooks_app.models import Delivery, Webhook
+from webhooks_app.preview import preview_request
+from webhooks_app.redelivery import send_test
+
+# django-stubs makes ModelAdmin generic, but Django's class cannot be subscripted at run time.
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldOpts
+
+    WebhookAdminBase = admin.ModelAdmin[Webhook]
+else:
+    WebhookAdminBase = admin.ModelAdmin
+
+CSS = {"all": ["webhooks_app/admin.css"]}
+TEMPLATE_HELP = (
+    "URL, headers and body may be Jinja2 templates over the event: <code>{{ event }}</code>, "
+    "<code>{{ model }}</code>, <code>{{ data }}</code>, <code>{{ snapshots }}</code>, "
+    "<code>{{ username }}</code>, <code>{{ timestamp }}</code>."
+)
+REQUEST_FIELDSETS: list[tuple[str, _FieldOpts]] = [
+    ("Webhook", {"fields": ["name", "description"]}),
+    (
+        "HTTP request",
+        {
+            "fields": [
+                "payload_url",
+                "http_method",
+                "http_content_type",
+                "additional_headers",
+                "body_template",
+            ],
+            "description": TEMPLATE_HELP,
+        },
+    ),
+]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(WebhookAdminBase):
+    form = WebhookForm
+    change_form_template = "webhooks_app/admin/webhook/change_form.html"
+    list_display = [
+        "name",
+        "http_method",
+        "payload_url",
+        "secret_set",
+        "ssl_verification",
+        "rule_count",
+        "last_updated",
+    ]
+    list_filter = ["http_method", "ssl_verification", "standard_webhooks", "http_content_type"]
+    search_fields = ["name", "description", "payload_url"]
+    readonly_fields = ["created", "last_updated"]
+    fieldsets = [
+        *REQUEST_FIELDSETS,
+        ("Signing", {"fields": ["secret", "clear_secret", "standard_webhooks"]}),
+        ("SSL", {"fields": ["ssl_verification", "ca_file_path"]}),
+        ("History", {"fields": ["created", "last_updated"], "classes": ["collapse"]}),
+    ]
+    # On the add page there is no stored secret to clear and no history yet.
+    add_fieldsets = [
+        *REQUEST_FIELDSETS,
+        ("Signing", {"fields": ["secret", "standard_webhooks"]}),
+        ("SSL", {"fields": ["ssl_verification", "ca_file_path"]}),
+    ]
+
+    class Media:
+        css = CSS
+
+    def get_fieldsets(self, request: HttpRequest, obj: Webhook | None = None) -> Any:
+        return self.fieldsets if obj is not None else self.add_fieldsets
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Webhook]:
+        return super().get_queryset(request).annotate(rule_count=Count("event_rules"))
+
+    @admin.display(boolean=True, description="Secret set")
+    def secret_set(self, obj: Webhook) -> bool:
+        return bool(obj.secret)
+
+    @admin.display(description="Rules", ordering="rule_count")
+    def rule_count(self, obj: Webhook) -> int:
+        return int(getattr(obj, "rule_count", 0))
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/preview/",
+                wrap(self.preview_view),
+                name="{}_{}_preview".format(*info),
+            ),
+            path(
+                "<path:object_id>/send-test/",
+                wrap(self.send_test_view),
+                name="{}_{}_send_test".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _webhook_for_tool(self, request: HttpRequest, object_id: str) -> Webhook:
+        """The webhook a tool acts on; only users who may change it may render or send it,
+        since the output can hold header values such as tokens."""
+        webhook = self.get_object(request, object_id)
+        if webhook is None:
+            raise Http404(f"Webhook with ID {object_id!r} does not exist.")
+        if not self.has_change_permission(request, webhook):
+            raise PermissionDenied
+        return webhook
+
+    def _tool_context(self, request: HttpRequest, webhook: Webhook, title: str) -> dict[str, Any]:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": webhook,
+            "webhook": webhook,
+            "title": title,
+            "media": self.media,
+        }
+
+    def preview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET only: render the request for a chosen (or synthetic) object and event type."""
+        webhook = self._webhook_for_tool(request, object_id)
+        form = SampleEventForm(request.GET if "event_type" in request.GET else None)
+        preview = None
+        if not form.is_bound or form.is_valid():
+            preview = preview_request(
+                webhook,
+                form.chosen_instance,
+                form.chosen_event_type,
+                username=request.user.get_username(),
+            )
+        context = self._tool_context(request, webhook, f"Preview of {webhook}")
+        context.update(form=form, preview=preview)
+        return TemplateResponse(request, "webhooks_app/admin/webhook/preview.html", context)
+
+    def send_test_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET shows what will be sent and asks to confirm; POST sends now, through the real
+        delivery path, and shows the outcome."""
+        webhook = self._webhook_for_tool(request, object_id)
+        form = SampleEventForm(request.POST if request.method == "POST" else None)
+        context = self._tool_context(request, webhook, f"Send a test event to {webhook}")
+        if request.method == "POST" and form.is_valid():
+            logged, result = send_test(
+                webhook,
+                form.chosen_instance,
+                form.chosen_event_type,
+                username=request.user.get_username(),
+            )
+            delivery_url = None
+            if Delivery.objects.filter(pk=logged.pk).exists():
+                delivery_url = reverse("admin:webhooks_app_delivery_change", args=[logged.pk])
+            context.update(
+                result=result,
+                outcome_label=AttemptOutcome(result.outcome).label,
+                delivery=logged,
+                delivery_url=delivery_url,
+            )
+        context["form"] = form
+        return TemplateResponse(request, "webhooks_app/admin/webhook/send_test.html", context)
