@@ -27,7 +27,6 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-
 MIDDLEWARE_PATH = "webhooks_app.middleware.WebhooksMiddleware"
 
 
@@ -89,9 +88,8 @@ def _check_queue() -> list[CheckMessage]:
         ]
     errors: list[CheckMessage] = []
     timeout = getattr(settings, "WEBHOOKS_HTTP_TIMEOUT", 10.0)
-    job_timeout = (
-        queues[name].get("DEFAULT_TIMEOUT", 180) if isinstance(queues[name], dict) else None
-    )
+    config = queues[name]
+    job_timeout: Any = config.get("DEFAULT_TIMEOUT", 180) if isinstance(config, dict) else None
     if _is_number(timeout) and _is_number(job_timeout) and timeout >= job_timeout:
         errors.append(
             Error(

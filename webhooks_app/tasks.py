@@ -112,8 +112,7 @@ def _last_line(text: str) -> str:
 
 
 def job_info(job: Job, state: str | None = None) -> JobInfo:
-    current = job.get_status(refresh=False)
-    status = state or (current.value if current is not None else "")
+    status = state or job.get_status(refresh=False).value
     info = JobInfo(
         id=job.id,
         queue=job.origin,
