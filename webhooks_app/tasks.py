@@ -162,6 +162,8 @@ def list_jobs(
 
 
 def find_job(job_id: str) -> Job:
+    if not job_id or not all(ch.isalnum() or ch in "-_" for ch in job_id):
+        raise TaskError(f"Job {job_id} not found.")
     for name in queue_names():
         try:
             return Job.fetch(job_id, connection=django_rq.get_connection(name))

@@ -77,7 +77,7 @@ class EventRule(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.conditions:
+        if self.conditions is not None:
             try:
                 ConditionSet(self.conditions)
             except ValueError as exc:

@@ -1,0 +1,185 @@
+"""The delivery log over REST, and redelivery through the real queue, worker and receiver."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rq import Queue
+
+from demo.inventory.models import Site
+from tests.conftest import drain, make_rule, make_webhook
+from webhooks_app.choices import DeliveryState
+from webhooks_app.models import Delivery, EventRule, Webhook
+from webhooks_app.receiver import Receiver
+
+from .conftest import API, results
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+URL = f"{API}/deliveries/"
+
+
+def deliver_sites(queue: Queue, *names: str) -> list[Site]:
+    sites = [Site.objects.create(name=name, slug=name.lower()) for name in names]
+    drain(queue)
+    return sites
+
+
+def test_list_shows_each_delivery_with_its_counts_and_links(
+    api: APIClient, queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
+    [site] = deliver_sites(queue, "Paris")
+    page = api.get(URL).json()
+    assert page["count"] == 1
+    [item] = page["results"]
+    delivery = Delivery.objects.get()
+    assert item["id"] == str(delivery.pk)
+    assert item["url"] == f"http://testserver{URL}{delivery.pk}/"
+    assert item["event_id"] == str(delivery.event_id)
+    assert item["webhook"]["name"] == "Receiver" and item["webhook_name"] == "Receiver"
+    assert item["event_rule"]["name"] == "Sites"
+    assert (item["object_type"], item["object_id"]) == ("inventory.site", str(site.pk))
+    assert (item["event_type"], item["state"]) == ("object_created", "succeeded")
+    assert (item["attempt_count"], item["last_status_code"]) == (1, 200)
+    assert "attempts" not in item and "payload" not in item
+
+
+def test_detail_has_the_payload_and_every_attempt(
+    api: APIClient, queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
+    receiver.set_responses([503])
+    Site.objects.create(name="Flaky", slug="flaky")
+    drain(queue, until=lambda: Delivery.objects.filter(state=DeliveryState.SUCCEEDED).exists())
+    delivery = Delivery.objects.get()
+    body = api.get(f"{URL}{delivery.pk}/").json()
+    assert body["payload"]["data"]["name"] == "Flaky"
+    first, second = body["attempts"]
+    assert list(first) == [
+        "number", "started_at", "duration_ms", "outcome", "request_method", "request_url",
+        "request_headers", "request_body", "response_status", "response_headers",
+        "response_body", "error",
+    ]  # fmt: skip
+    assert (first["number"], first["outcome"], first["response_status"]) == (1, "retryable", 503)
+    assert (second["number"], second["outcome"], second["response_status"]) == (2, "succeeded", 200)
+    assert first["request_method"] == "POST" and first["request_url"] == receiver.url
+    assert first["request_headers"]["X-Hook-Event-Id"] == str(delivery.event_id)
+    assert '"name": "Flaky"' in first["request_body"]
+    assert first["error"].startswith("Status 503")
+
+
+def test_filters_by_state_webhook_rule_object_event_and_time(
+    api: APIClient, queue: Queue, receiver: Receiver, webhook: Webhook
+) -> None:
+    other = make_webhook(receiver.url + "other", name="Other")
+    sites_rule = make_rule(webhook, name="Sites")
+    make_rule(other, models=("inventory.device",), name="Devices")
+    receiver.set_responses([400])
+    first, second = deliver_sites(queue, "One", "Two")
+    failed = Delivery.objects.get(state=DeliveryState.FAILED)
+    succeeded = Delivery.objects.get(state=DeliveryState.SUCCEEDED)
+
+    def ids(**params: Any) -> set[str]:
+        return {item["id"] for item in results(api.get(URL, params))}
+
+    everything = {str(failed.pk), str(succeeded.pk)}
+    assert ids(state="failed") == {str(failed.pk)}
+    assert ids(state=["failed", "succeeded"]) == everything
+    assert ids(webhook=webhook.pk) == everything
+    assert ids(webhook=other.pk) == set()
+    assert ids(rule=sites_rule.pk) == everything
+    assert ids(object_type="inventory.site", object_id=str(second.pk)) == {
+        str(Delivery.objects.get(object_id=str(second.pk)).pk)
+    }
+    assert ids(object_type="inventory.device") == set()
+    assert ids(event_id=str(failed.event_id)) == {str(failed.pk)}
+    assert ids(event_type="object_created") == everything
+    now = timezone.now()
+    assert ids(created_after=(now - timedelta(minutes=5)).isoformat()) == everything
+    assert ids(created_before=(now - timedelta(minutes=5)).isoformat()) == set()
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"state": "lost"}, "state"),
+        ({"event_id": "not-a-uuid"}, "event_id"),
+        ({"created_after": "yesterday"}, "created_after"),
+        ({"webhook": "-1"}, "webhook"),
+        ({"rule": str(2**70)}, "rule"),
+        ({"object_type": "site"}, "object_type"),
+    ],
+)
+def test_an_invalid_filter_value_is_a_400_naming_the_parameter(
+    api: APIClient, params: dict[str, str], name: str
+) -> None:
+    response = api.get(URL, params)
+    assert response.status_code == 400
+    assert name in response.json()
+
+
+def test_an_unknown_or_malformed_delivery_id_is_a_404(api: APIClient) -> None:
+    assert api.get(f"{URL}{uuid.uuid4()}/").status_code == 404
+    assert api.get(f"{URL}not-a-uuid/").status_code == 404
+    assert api.post(f"{URL}{uuid.uuid4()}/redeliver/").status_code == 404
+
+
+def test_a_failed_delivery_redelivered_succeeds_with_the_same_event_and_a_new_attempt(
+    api: APIClient, queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
+    receiver.set_status(400)
+    deliver_sites(queue, "Rejected")
+    delivery = Delivery.objects.get()
+    assert delivery.state == DeliveryState.FAILED
+    receiver.set_status(200)
+    response = api.post(f"{URL}{delivery.pk}/redeliver/")
+    assert response.status_code == 202, response.content
+    assert response.json()["state"] == "pending" and response.json()["id"] == str(delivery.pk)
+    drain(queue)
+    first, second = receiver.wait_for(2)
+    assert (
+        first.header("X-Hook-Event-Id")
+        == second.header("X-Hook-Event-Id")
+        == str(delivery.event_id)
+    )
+    assert (first.header("X-Hook-Attempt"), second.header("X-Hook-Attempt")) == ("1", "2")
+    body = api.get(f"{URL}{delivery.pk}/").json()
+    assert body["state"] == "succeeded" and body["attempt_count"] == 2
+    assert [a["response_status"] for a in body["attempts"]] == [400, 200]
+
+
+def test_redelivery_with_redis_down_is_a_503_and_changes_nothing(
+    api: APIClient, queue: Queue, receiver: Receiver, site_rule: EventRule, redis_down: None
+) -> None:
+    delivery = Delivery.objects.create(
+        event_id=uuid.uuid4(),
+        webhook=site_rule.webhook,
+        object_type="inventory.site",
+        event_type="object_created",
+        state=DeliveryState.FAILED,
+        payload={},
+    )
+    response = api.post(f"{URL}{delivery.pk}/redeliver/")
+    assert response.status_code == 503
+    assert "Redis" in response.json()["detail"]
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.FAILED
+
+
+def test_redelivery_of_a_delivery_whose_webhook_is_gone_is_a_409(
+    api: APIClient, queue: Queue
+) -> None:
+    delivery = Delivery.objects.create(
+        event_id=uuid.uuid4(),
+        webhook=None,
+        object_type="inventory.site",
+        event_type="object_created",
+        payload={},
+    )
+    response = api.post(f"{URL}{delivery.pk}/redeliver/")
+    assert response.status_code == 409
+    assert "no longer exists" in response.json()["detail"]

@@ -1,0 +1,185 @@
+"""Serializer fields of the webhooks API.
+
+- ``ObjectTypeField`` / ``ObjectTypesField``: a content type written and read as
+  ``"app_label.model"``, limited to the models in ``WEBHOOKS_MODELS``.
+- ``BriefRelatedField``: a foreign key written as an id and read as the target's brief form.
+- ``validate_storable_json``: rejects JSON that a database column cannot hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model
+from rest_framework import serializers
+from rest_framework.relations import PKOnlyObject
+
+from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
+from webhooks_app.serialization import model_label, registered_models
+
+from .parsing import MAX_ID
+
+__all__ = [
+    "BriefRelatedField",
+    "JSONObjectField",
+    "NamedChoiceField",
+    "attempt_outcome_field",
+    "delivery_state_field",
+    "event_type_field",
+    "ObjectTypeField",
+    "ObjectTypesField",
+    "find_object",
+    "registered_labels",
+    "validate_storable_json",
+]
+
+M = TypeVar("M", bound=Model)
+
+MALFORMED_OBJECT_TYPE = "Specify an object type as '<app_label>.<model>'."
+# Deeper JSON gains nothing and risks recursion limits when it is encoded again.
+MAX_JSON_DEPTH = 64
+
+
+def registered_labels() -> list[str]:
+    """``"app_label.model"`` of every model that can emit events, in setting order."""
+    return [model_label(model) for model in registered_models()]
+
+
+def _registered_model(label: str) -> type[Model] | None:
+    return next((m for m in registered_models() if model_label(m) == label), None)
+
+
+class ObjectTypeField(serializers.Field[ContentType, str, str, Any]):
+    """A content type as ``"app_label.model"``; only models registered for webhooks."""
+
+    default_error_messages = {
+        "malformed": MALFORMED_OBJECT_TYPE,
+        "invalid": "Invalid object type: {value}",
+    }
+
+    def to_representation(self, value: ContentType) -> str:
+        return f"{value.app_label}.{value.model}"
+
+    def to_internal_value(self, data: Any) -> ContentType:
+        return ContentType.objects.get_for_model(self.to_model(data))
+
+    def to_model(self, data: Any) -> type[Model]:
+        if not isinstance(data, str):
+            self.fail("malformed")
+        app_label, dot, model_name = data.partition(".")
+        if not dot or not app_label or not model_name or "." in model_name:
+            self.fail("malformed")
+        model = _registered_model(data.lower())
+        if model is None:
+            self.fail("invalid", value=data)
+        return model
+
+
+class ObjectTypesField(serializers.ListField):
+    """The ``object_types`` many-to-many relation as a non-empty list of ``"app_label.model"``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("child", ObjectTypeField())
+        kwargs.setdefault("allow_empty", False)
+        super().__init__(**kwargs)
+        self.error_messages["empty"] = "Select at least one object type."
+
+    def get_attribute(self, instance: Any) -> list[ContentType]:
+        return list(getattr(instance, str(self.source)).all())
+
+    def to_internal_value(self, data: Any) -> list[ContentType]:
+        values: list[ContentType] = super().to_internal_value(data)
+        return list(dict.fromkeys(values))  # each type once, in the order given
+
+
+class JSONObjectField(serializers.JSONField):
+    """Written as a JSON object (or null, with ``allow_null``), as the schema says; validate the
+    type with a validator, so that the error message is the model's. Read as stored."""
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field whose choices are one named enum in the OpenAPI schema (``component``),
+    wherever the field appears."""
+
+    def __init__(self, *, component: str, **kwargs: Any) -> None:
+        self.component = component
+        super().__init__(**kwargs)
+
+
+def event_type_field(**kwargs: Any) -> NamedChoiceField:
+    return NamedChoiceField(component="EventType", choices=EventType.choices, **kwargs)
+
+
+def delivery_state_field(**kwargs: Any) -> NamedChoiceField:
+    return NamedChoiceField(component="DeliveryState", choices=DeliveryState.choices, **kwargs)
+
+
+def attempt_outcome_field(**kwargs: Any) -> NamedChoiceField:
+    return NamedChoiceField(component="AttemptOutcome", choices=AttemptOutcome.choices, **kwargs)
+
+
+class BriefRelatedField(serializers.PrimaryKeyRelatedField[M]):
+    """A foreign key written as the target's id and read as its brief representation."""
+
+    def __init__(self, *, serializer: type[serializers.Serializer[Any]], **kwargs: Any) -> None:
+        self.serializer_class = serializer
+        super().__init__(**kwargs)
+
+    def use_pk_only_optimization(self) -> bool:
+        return False
+
+    def to_representation(self, value: M | PKOnlyObject) -> dict[str, Any]:
+        data: dict[str, Any] = self.serializer_class(value, context=self.context).data
+        return data
+
+    def to_internal_value(self, data: Any) -> M:
+        # DRF would let 1.5 match id 1, and raise OverflowError (a 500) for 1e400.
+        if isinstance(data, str) and data.isascii() and data.isdigit():
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 0 < data <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+def find_object(model: type[Model], object_id: Any) -> Model | None:
+    """The object of ``model`` with primary key ``object_id``, or None if there is none (or the
+    id cannot be one of that model's keys)."""
+    try:
+        return model._default_manager.filter(pk=object_id).first()
+    except (ValueError, TypeError, OverflowError, DjangoValidationError):
+        return None
+
+
+def _has_unstorable_text(text: str) -> bool:
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def validate_storable_json(value: Any) -> None:
+    """JSON that every supported database can store and encode again: no NUL characters or
+    unpaired surrogates in strings (PostgreSQL's jsonb refuses them) and limited nesting."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise serializers.ValidationError(
+                f"JSON is nested too deeply (more than {MAX_JSON_DEPTH} levels)."
+            )
+        if isinstance(item, str):
+            texts = [item]
+        elif isinstance(item, Mapping):
+            texts = [str(key) for key in item]
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            texts = []
+            stack.extend((child, depth + 1) for child in item)
+        else:
+            texts = []
+        if any(_has_unstorable_text(text) for text in texts):
+            raise serializers.ValidationError(
+                "JSON text cannot contain NUL characters or unpaired surrogates."
+            )
