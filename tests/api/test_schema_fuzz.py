@@ -87,11 +87,6 @@ def test_webhooks_api_never_fails_and_always_matches_its_schema(
     assert not failures, "\n\n".join(failures)
 
 
-@pytest.mark.xfail(
-    reason="demo inventory bulk update/delete: ids beyond 64 bits raise OverflowError (500); "
-    "fixed once demo/inventory/api uses webhooks_app.api.bulk",
-    strict=False,
-)
 def test_inventory_api_never_fails_and_always_matches_its_schema(
     live_server: LiveServer, loopback_only: None
 ) -> None:

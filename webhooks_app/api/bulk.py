@@ -11,8 +11,10 @@ request (and ``id`` for updates and deletes)::
     400 {"detail": "...", "errors": [{"index": 1, "name": ["This field is required."]}]}
     409 {"detail": "...", "errors": [{"index": 0, "id": 4, "detail": "Cannot delete: ..."}]}
 
-Objects are saved and deleted one by one (never ``QuerySet.update``), so model signals fire for
-each of them; the objects of an update or delete are fetched in one query.
+Objects are saved (``Model.save()`` through the serializer) and deleted (``Model.delete()``) one
+by one, never with ``QuerySet.update``, so model signals fire for each of them. The objects of
+an update or delete are fetched with one ``in_bulk`` query, and the saved ones read back with
+one more (Django splits ``in_bulk`` into batches of 999 ids on SQLite).
 
 Generic: any project can build its API on ``BulkModelViewSet`` and ``BulkRouter``.
 """
@@ -245,6 +247,21 @@ class BulkModelViewSet(viewsets.ModelViewSet[M]):
             )
         return [found[pk] for pk in ids]
 
+    def perform_bulk_save(
+        self,
+        serializer: serializers.BaseSerializer[M],
+        instance: M | None,
+        validated_data: Any,
+    ) -> M:
+        """Save one validated item of a bulk create (``instance`` None) or update.
+
+        Bulk saves call this instead of ``perform_create`` / ``perform_update``: override it to
+        change how every item is saved (``serializer`` is shared by the items).
+        """
+        if instance is None:
+            return serializer.create(validated_data)
+        return serializer.update(instance, validated_data)
+
     def _save_all(
         self,
         items: Sequence[Mapping[str, Any]],
@@ -257,31 +274,33 @@ class BulkModelViewSet(viewsets.ModelViewSet[M]):
         Items are validated and saved in order, so a later item is checked against the earlier
         ones (two new sites with one slug fail as a validation error). After the first invalid
         item the rest are only validated, to report all invalid items at once.
+
+        One serializer validates every item (building a serializer's fields costs more than
+        validating an item), as DRF's ``ListSerializer.run_child_validation`` suggests: its
+        ``instance`` is set to the item's object so unique checks exclude that object.
         """
         errors: list[ItemError] = []
-        saved: list[serializers.BaseSerializer[M]] = []
+        saved: list[int] = []
+        serializer = self.get_serializer(partial=partial)
         with transaction.atomic():
             for index, (item, instance) in enumerate(zip(items, instances, strict=True)):
                 object_id = None if instance is None else instance.pk
                 fields = {key: value for key, value in item.items() if key != "id"}
-                serializer = self.get_serializer(instance, data=fields, partial=partial)
-                if not serializer.is_valid():
-                    found = serializer.errors
-                    if not isinstance(found, Mapping):
-                        found = {"non_field_errors": list(found)}
-                    errors.append(ItemError(index, object_id, found))
+                serializer.instance = instance
+                serializer.initial_data = fields
+                try:
+                    validated_data = serializer.run_validation(fields)
+                except ValidationError as exc:
+                    errors.append(ItemError(index, object_id, serializers.as_serializer_error(exc)))
                     continue
                 if errors:
                     continue
                 with _item_guard(index, object_id):
-                    if instance is None:
-                        self.perform_create(serializer)
-                    else:
-                        self.perform_update(serializer)
-                saved.append(serializer)
+                    saved.append(self.perform_bulk_save(serializer, instance, validated_data).pk)
             if errors:
                 raise _invalid(errors)
-        return [serializer.data for serializer in saved]
+        # Read back in one query (with the queryset's related objects), in request order.
+        return [serializer.to_representation(obj) for obj in self._fetch(saved)]
 
 
 def _with_bulk_actions(

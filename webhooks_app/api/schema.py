@@ -1,6 +1,8 @@
 """OpenAPI descriptions (drf-spectacular) of the webhooks API's fields, bulk actions and brief mode.
 
 Importing this module registers the extensions; ``views`` imports it for ``BulkAutoSchema``.
+``BulkAutoSchema`` and ``component_ref`` are generic: any API built on ``BulkModelViewSet``
+(the demo's inventory API too) uses them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from rest_framework import serializers
 from .bulk import BULK_ACTIONS
 from .fields import BriefRelatedField, NamedChoiceField, registered_labels
 
-__all__ = ["BRIEF_PARAMETER", "FAILED", "BulkAutoSchema", "brief_or_full"]
+__all__ = [
+    "BRIEF_PARAMETER",
+    "FAILED",
+    "BulkAutoSchema",
+    "Schema",
+    "brief_or_full",
+    "component_ref",
+]
 
 Schema = dict[str, Any]
 
@@ -38,7 +47,7 @@ BRIEF_PARAMETER = OpenApiParameter(
 )
 
 
-def _component(auto_schema: AutoSchema, name: str, schema: Schema) -> Schema:
+def component_ref(auto_schema: AutoSchema, name: str, schema: Schema) -> Schema:
     """Register ``schema`` as the component ``name`` (once) and return a reference to it."""
     component = ResolvedComponent(  # type: ignore[no-untyped-call]  # untyped upstream
         name=name, type=ResolvedComponent.SCHEMA, schema=schema, object=name
@@ -58,7 +67,7 @@ class ObjectTypeFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: Direction) -> Schema:
         if direction == "request":  # a model that can emit events
-            return _component(
+            return component_ref(
                 auto_schema, "ObjectType", {"type": "string", "enum": registered_labels()}
             )
         return {"type": "string", "description": '"app_label.model"'}
@@ -71,7 +80,7 @@ class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):  # type: ignor
         field = self.target
         assert isinstance(field, NamedChoiceField)
         enum = {"type": "string", "enum": [str(value) for value in field.choices]}
-        return _component(auto_schema, field.component, enum)
+        return component_ref(auto_schema, field.component, enum)
 
 
 class JSONObjectFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]

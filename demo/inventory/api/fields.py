@@ -19,6 +19,8 @@ from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
 
+from webhooks_app.api import fields as webhooks_fields
+
 M = TypeVar("M", bound=Model)
 
 
@@ -75,11 +77,13 @@ class ValueLabelChoiceField(serializers.Field[str, Any, dict[str, str] | None, A
         return self._bare.to_internal_value(data)
 
 
-class BriefRelatedField(serializers.PrimaryKeyRelatedField[M]):
+class BriefRelatedField(webhooks_fields.BriefRelatedField[M]):
     """A foreign key (or, with ``many=True``, a many-to-many item) in brief form.
 
     ``serializer`` is the brief serializer used to read the object. Writes accept the primary
     key, or an object with exactly one of ``lookups`` (``{"id": 3}``, ``{"slug": "lab"}``).
+    A bare key is checked as by the webhooks API's field: an integer (or a string of digits) that
+    can be an id, so that ``1.5`` or ``1e400`` is a 400 and not a match or an ``OverflowError``.
     """
 
     default_error_messages = {
@@ -95,12 +99,8 @@ class BriefRelatedField(serializers.PrimaryKeyRelatedField[M]):
         lookups: Sequence[str] = ("id",),
         **kwargs: Any,
     ) -> None:
-        self.serializer_class = serializer
         self.lookups = tuple(lookups)
-        super().__init__(**kwargs)
-
-    def use_pk_only_optimization(self) -> bool:
-        return False
+        super().__init__(serializer=serializer, **kwargs)
 
     @cached_property
     def brief_serializer(self) -> serializers.Serializer[Any]:
@@ -121,7 +121,8 @@ class BriefRelatedField(serializers.PrimaryKeyRelatedField[M]):
         query = dict(data)
         try:
             return queryset.get(**query)
-        except (ObjectDoesNotExist, ValueError, TypeError):
+        # OverflowError: a number no column holds, such as {"id": 1e400}.
+        except (ObjectDoesNotExist, ValueError, TypeError, OverflowError):
             self.fail("no_match", query=query)
         except MultipleObjectsReturned:
             self.fail("many_match", query=query)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver
 
 from demo.inventory.models import Device, IPAddress, Site, Tag
+from webhooks_app.api.bulk import BulkRouter
 
-from .bulk import BulkRouter
 from .fields import route_basename
 from .views import DeviceViewSet, IPAddressViewSet, SiteViewSet, TagViewSet
 

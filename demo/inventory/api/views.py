@@ -1,40 +1,39 @@
-"""Inventory API viewsets: CRUD plus NetBox-style bulk operations on each list endpoint."""
+"""Inventory API viewsets: CRUD plus NetBox-style bulk operations on each list endpoint.
+
+Built on the webhooks API's machinery (``webhooks_app.api``): its bulk viewset, OpenAPI schema,
+model permissions, bounded pagination and 409s for conflicts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import Model
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from demo.inventory.models import Device, IPAddress, Site, Tag
+from webhooks_app.api.bulk import BulkModelViewSet
+from webhooks_app.api.parsing import SafeJSONParser
+from webhooks_app.api.views import ApiViewMixin
 
-from .bulk import BulkModelViewSet
-from .conflicts import CONFLICT_ERRORS, Conflict, describe_conflict
-from .schema import BulkAutoSchema
+from .schema import BulkAutoSchema  # also registers the inventory fields' schema extensions
 from .serializers import DeviceSerializer, IPAddressSerializer, SiteSerializer, TagSerializer
+
+__all__ = ["DeviceViewSet", "IPAddressViewSet", "InventoryViewSet", "SiteViewSet", "TagViewSet"]
 
 M = TypeVar("M", bound=Model)
 
 
-class ModelPermissions(DjangoModelPermissions):
-    """Django model permissions, and reading needs the view permission (as in NetBox)."""
-
-    perms_map = {
-        **DjangoModelPermissions.perms_map,
-        "GET": ["%(app_label)s.view_%(model_name)s"],
-        "HEAD": ["%(app_label)s.view_%(model_name)s"],
-    }
-
-
-class InventoryViewSet(BulkModelViewSet[M]):
+class InventoryViewSet(ApiViewMixin, BulkModelViewSet[M]):
     """Each write runs in one transaction (an object and its tags are saved together), and a
     write that hits a protected relation or a constraint answers 409, not 500."""
 
-    permission_classes = [ModelPermissions]
+    # DRF's parsers, with JSON nested too deeply a 400 rather than a RecursionError (500).
+    parser_classes: Sequence[type[BaseParser]] = [SafeJSONParser, FormParser, MultiPartParser]
     schema = BulkAutoSchema()
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -48,11 +47,6 @@ class InventoryViewSet(BulkModelViewSet[M]):
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         with transaction.atomic():
             return super().destroy(request, *args, **kwargs)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, CONFLICT_ERRORS):
-            exc = Conflict(describe_conflict(exc))
-        return super().handle_exception(exc)
 
 
 class TagViewSet(InventoryViewSet[Tag]):

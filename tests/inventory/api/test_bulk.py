@@ -161,7 +161,9 @@ def test_bulk_update_of_unknown_ids_is_400_naming_them(api: APIClient) -> None:
     assert site.description == ""
 
 
-@pytest.mark.parametrize("item", [{"description": "x"}, {"id": "1"}, {"id": True}, {"id": 0}])
+@pytest.mark.parametrize(
+    "item", [{"description": "x"}, {"id": "1"}, {"id": True}, {"id": 0}, {"id": 2**63}]
+)
 def test_bulk_update_items_need_an_integer_id(api: APIClient, item: dict[str, Any]) -> None:
     response = api.patch(SITES, [item], format="json")
     assert response.status_code == 400
@@ -263,3 +265,12 @@ def test_bulk_delete_without_a_body_is_400(api: APIClient) -> None:
     response = api.delete(SITES)
     assert response.status_code == 400
     assert response.json()["detail"] == "Expected a non-empty list of objects."
+
+
+@pytest.mark.parametrize("object_id", [2**63, 10**40])
+def test_bulk_delete_of_an_id_beyond_64_bits_is_400(api: APIClient, object_id: int) -> None:
+    response = api.delete(SITES, [{"id": object_id}], format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 0, "detail": 'Each object needs an integer "id".'}
+    ]

@@ -5,14 +5,14 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.db.models import ProtectedError, RestrictedError
+from django.db.models import Model, ProtectedError, RestrictedError
 from rest_framework.serializers import BaseSerializer
 from rest_framework.test import APIClient
 
-from demo.inventory.api.conflicts import describe_conflict
 from demo.inventory.api.views import SiteViewSet
 from demo.inventory.models import Site
 from tests.inventory.factories import make_device, make_site
+from webhooks_app.api.conflicts import describe_conflict
 
 SITES = "/api/inventory/sites/"
 
@@ -20,7 +20,7 @@ SITES = "/api/inventory/sites/"
 @pytest.mark.django_db
 def test_protected_error_names_the_dependent_objects() -> None:
     site = make_site()
-    devices = {make_device(f"d{n}", site=site) for n in range(7)}
+    devices: set[Model] = {make_device(f"d{n}", site=site) for n in range(7)}
     message = describe_conflict(ProtectedError("protected", devices))
     assert message == (
         "Cannot delete: 7 dependent object(s) refer to it: "

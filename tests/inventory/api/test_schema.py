@@ -39,7 +39,7 @@ def test_bulk_delete_documents_its_list_of_ids(schema: dict[str, Any]) -> None:
     body = operation["requestBody"]["content"]["application/json"]["schema"]
     assert body == {
         "type": "array",
-        "items": {"$ref": "#/components/schemas/BulkDeleteItemRequest"},
+        "items": {"$ref": "#/components/schemas/BulkDeleteIdRequest"},
     }
     assert set(operation["responses"]) == {"204", "400", "409"}
 

@@ -123,6 +123,28 @@ def test_malformed_json_is_400(api: APIClient) -> None:
     assert response.status_code == 400
 
 
+def test_json_nested_too_deeply_to_parse_is_400(api: APIClient) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    response = api.generic("POST", f"{BASE}/sites/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("tag", ["1e400", '{"id": 1e400}', "1.5", str(2**63)])
+def test_a_tag_reference_no_id_can_match_is_400(api: APIClient, tag: str) -> None:
+    body = f'{{"name": "S", "slug": "s", "tags": [{tag}]}}'
+    response = api.generic("POST", f"{BASE}/sites/", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["tags"]
+    assert not Site.objects.exists()
+
+
+def test_options_on_a_list_url_describes_the_create_form(api: APIClient) -> None:
+    response = api.options(f"{BASE}/sites/")
+    assert response.status_code == 200
+    assert list(response.json()["actions"]) == ["POST"]
+
+
 def test_deleting_a_site_with_devices_is_409(api: APIClient) -> None:
     device = make_device("core-1")
     response = api.delete(f"{BASE}/sites/{device.site_id}/")
