@@ -35,12 +35,15 @@ pytest: install test-deps
 	$(VENV)/bin/pytest
 
 test: install test-deps
+	@bash scripts/ensure-system-deps.sh postgresql
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py check
 	$(VENV)/bin/pytest
+	@# Again on a private PostgreSQL (tests/postgres_server.py starts and stops it): the DB tests.
+	WEBHOOKS_TEST_POSTGRES=1 $(VENV)/bin/pytest -p tests.postgres_server -m "not browser"
 
 benchmark: install
 	$(PY) manage.py webhooks_benchmark

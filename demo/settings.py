@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -163,10 +165,56 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+
+def redis_connection(url: str) -> dict[str, Any]:
+    """The RQ_QUEUES connection settings for a REDIS_URL.
+
+    ``redis://[[user]:password@]host:port/db`` and ``rediss://...`` (TLS; the server's
+    certificate is verified) are used as they are. Sentinel:
+    ``redis+sentinel://[[user]:password@]host:port[,host:port...]/service[/db]`` (the credentials
+    are Redis's; ``?sentinel_password=`` gives the sentinels' own), or ``rediss+sentinel://``
+    for TLS to both.
+    """
+    scheme, _, rest = url.partition("://")
+    if scheme not in {"redis+sentinel", "rediss+sentinel"}:
+        return {"URL": url}
+    rest, _, query = rest.partition("?")
+    netloc, _, path = rest.partition("/")
+    userinfo, _, hosts = netloc.rpartition("@")
+    username, _, password = userinfo.partition(":")
+    service, _, db = path.strip("/").partition("/")
+    if not service or not hosts:
+        raise ImproperlyConfigured(
+            "REDIS_URL: a Sentinel URL names the sentinels and the service, e.g. "
+            "redis+sentinel://sentinel-1:26379,sentinel-2:26379/mymaster/0"
+        )
+    sentinels = []
+    for host in hosts.split(","):
+        name, colon, port = host.rpartition(":")
+        if not colon or name.endswith(":"):  # no port (an IPv6 address is written [addr]:port)
+            name, port = host, ""
+        sentinels.append((name.strip("[]"), int(port or 26379)))
+    sentinel_kwargs: dict[str, Any] = {}
+    if sentinel_password := parse_qs(query).get("sentinel_password", [""])[0]:
+        sentinel_kwargs["password"] = sentinel_password
+    config: dict[str, Any] = {
+        "SENTINELS": sentinels,
+        "MASTER_NAME": service,
+        "DB": int(db or 0),
+        "USERNAME": unquote(username) or None,
+        "PASSWORD": unquote(password) or None,
+        "SENTINEL_KWARGS": sentinel_kwargs,
+    }
+    if scheme == "rediss+sentinel":
+        config["CONNECTION_KWARGS"] = {"ssl": True}
+        sentinel_kwargs["ssl"] = True
+    return config
+
+
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 RQ_QUEUES = {
-    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 300},
+    "default": {**redis_connection(REDIS_URL), "DEFAULT_TIMEOUT": 300},
 }
 # We enqueue from our own on_commit hook; django-rq must not defer a second time.
 RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": "webhooks_app.worker.WebhookWorker"}

@@ -1,0 +1,288 @@
+"""Scale-out: real worker processes (``manage.py rqworker default``) share one queue and one
+database, and deliver 3,000 events to a loopback receiver exactly once, or at least once with
+the same event id when the receiver fails transiently.
+
+The workers run with ``tests.test_scale_out_settings`` and the session's Redis and database
+(``WEBHOOKS_TEST_DB`` for SQLite, ``DATABASE_URL`` for PostgreSQL), like the production ones:
+only the first is started with ``--with-scheduler``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote
+
+import pytest
+from django.db import connection, transaction
+from rq import Queue, Worker
+from rq.worker import BaseWorker
+
+from demo.inventory.models import Site
+from webhooks_app.choices import AttemptOutcome, DeliveryState
+from webhooks_app.models import Delivery, DeliveryAttempt
+from webhooks_app.receiver import ReceivedRequest, Receiver
+
+from .conftest import make_rule, make_webhook
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REPO = Path(__file__).resolve().parent.parent
+WORKER_SETTINGS = "tests.test_scale_out_settings"
+EVENTS = 3000
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.2)
+
+
+def worker_database_url() -> str | None:
+    """The test database as a DATABASE_URL for PostgreSQL (None for SQLite: the workers find
+    the session's file through WEBHOOKS_TEST_DB)."""
+    if connection.vendor != "postgresql":
+        return None
+    s = connection.settings_dict
+    user, password = quote(s["USER"], safe=""), quote(s["PASSWORD"], safe="")
+    return f"postgres://{user}:{password}@{s['HOST']}:{s['PORT']}/{quote(s['NAME'], safe='')}"
+
+
+class WorkerProcess:
+    """One ``manage.py rqworker default`` process, its output in a log file."""
+
+    def __init__(self, number: int, log_dir: Path, *, with_scheduler: bool) -> None:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS, "PYTHONUNBUFFERED": "1"}
+        if url := worker_database_url():
+            env["DATABASE_URL"] = url
+        command = [sys.executable, "manage.py", "rqworker", "default"]
+        if with_scheduler:
+            command.append("--with-scheduler")
+        self.number = number
+        self.with_scheduler = with_scheduler
+        self.log_path = log_dir / f"worker-{number}.log"
+        self._log: IO[bytes] = self.log_path.open("wb")
+        # Its own process group, so that teardown also reaches the scheduler it forks.
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def json_logs(self) -> list[dict[str, Any]]:
+        entries = []
+        for line in self.output().splitlines():
+            if line.startswith("{"):
+                entries.append(json.loads(line))
+        return entries
+
+    def kill(self) -> None:
+        """SIGKILL the worker process alone, as the kernel's OOM killer would."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def terminate(self) -> None:
+        """Ask for a warm shutdown (finish the current job, then exit)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)  # whatever is left of its group
+        self.process.wait()
+        self._log.close()
+
+
+class WorkerPool:
+    def __init__(self, queue: Queue, log_dir: Path) -> None:
+        self.queue = queue
+        self.log_dir = log_dir
+        self.processes: list[WorkerProcess] = []
+
+    def start(self, count: int = 1, *, with_scheduler: bool = False) -> list[WorkerProcess]:
+        started = []
+        for _ in range(count):
+            number = len(self.processes) + 1
+            worker = WorkerProcess(number, self.log_dir, with_scheduler=with_scheduler)
+            self.processes.append(worker)
+            started.append(worker)
+        wait_until(lambda: self._all_registered(started), 60, "the workers to register")
+        return started
+
+    def _all_registered(self, workers: list[WorkerProcess]) -> bool:
+        for worker in workers:
+            if worker.process.poll() is not None:
+                raise AssertionError(f"worker {worker.number} exited:\n{worker.output()[-3000:]}")
+        return all(self.rq_worker(worker) is not None for worker in workers)
+
+    def rq_worker(self, worker: WorkerProcess) -> BaseWorker | None:
+        """RQ's record of the worker (name, state, counters), found by process id."""
+        for found in Worker.all(queue=self.queue):
+            if found.pid == worker.pid:
+                return found
+        return None
+
+    def logs(self) -> str:
+        return "\n".join(f"--- worker {w.number}\n{w.output()[-4000:]}" for w in self.processes)
+
+    def stop_all(self) -> None:
+        for worker in self.processes:
+            worker.terminate()
+        for worker in self.processes:
+            worker.stop()
+
+
+@pytest.fixture
+def pool(queue: Queue, tmp_path: Path) -> Iterator[WorkerPool]:
+    workers = WorkerPool(queue, tmp_path)
+    try:
+        yield workers
+    finally:
+        workers.stop_all()
+
+
+def create_sites(count: int) -> set[int]:
+    """``count`` sites in one transaction: their events are dispatched when it commits."""
+    with transaction.atomic():
+        return {Site.objects.create(name=f"Site {i}", slug=f"site-{i}").pk for i in range(count)}
+
+
+def settled(queue: Queue) -> bool:
+    """Nothing queued, scheduled or running. (Counted without RQ's registry cleanup, which
+    must stay the workers' job: the tests measure how soon they do it.)"""
+    return (
+        queue.count == 0
+        and queue.scheduled_job_registry.get_job_count(cleanup=False) == 0
+        and queue.started_job_registry.get_job_count(cleanup=False) == 0
+    )
+
+
+def wait_for_deliveries(pool: WorkerPool, count: int, timeout: float) -> None:
+    def done() -> bool:
+        finished = Delivery.objects.filter(state=DeliveryState.SUCCEEDED).count()
+        return finished == count and settled(pool.queue)
+
+    try:
+        wait_until(done, timeout, f"{count} successful deliveries")
+    except AssertionError as exc:
+        states = Counter(Delivery.objects.values_list("state", flat=True))
+        raise AssertionError(f"{exc}; deliveries by state: {dict(states)}\n{pool.logs()}") from None
+    time.sleep(1.0)  # a duplicate would arrive now
+
+
+def by_event(requests: list[ReceivedRequest]) -> dict[str, list[ReceivedRequest]]:
+    grouped: dict[str, list[ReceivedRequest]] = defaultdict(list)
+    for request in requests:
+        grouped[request.header("X-Hook-Event-Id") or ""].append(request)
+    return grouped
+
+
+@pytest.mark.timeout(300)
+def test_three_workers_deliver_3000_events_exactly_once(
+    queue: Queue, pool: WorkerPool, tmp_path: Path
+) -> None:
+    with Receiver(secret="s3cret") as receiver:
+        make_rule(make_webhook(receiver.url, secret="s3cret"), events=("object_created",))
+        workers = [*pool.start(with_scheduler=True), *pool.start(2)]
+
+        site_ids = create_sites(EVENTS)
+        wait_for_deliveries(pool, EVENTS, timeout=240)
+        requests = receiver.requests
+
+    assert len(requests) == EVENTS
+    events = by_event(requests)
+    assert set(events) == {str(e) for e in Delivery.objects.values_list("event_id", flat=True)}
+    assert all(len(received) == 1 for received in events.values())
+    assert {r.json()["data"]["id"] for r in requests} == site_ids
+    assert all(r.signature_valid and r.status == 200 for r in requests)
+    logged = attempts_by_event()
+    for event_id, received in events.items():
+        check_event_against_log(received, logged[event_id])
+    # The queue was shared: every worker delivered some of the jobs.
+    records = [pool.rq_worker(worker) for worker in workers]
+    jobs_done = [record.successful_job_count for record in records if record is not None]
+    assert len(jobs_done) == 3 and all(done > 0 for done in jobs_done), jobs_done
+
+
+@pytest.mark.timeout(300)
+def test_three_workers_deliver_every_event_at_least_once_when_the_receiver_fails_transiently(
+    queue: Queue, pool: WorkerPool
+) -> None:
+    with Receiver(secret="s3cret", fail_rate=0.3, seed=8) as receiver:
+        make_rule(make_webhook(receiver.url, secret="s3cret"), events=("object_created",))
+        pool.start(with_scheduler=True)
+        pool.start(2)
+
+        site_ids = create_sites(EVENTS)
+        wait_for_deliveries(pool, EVENTS, timeout=240)
+        requests = receiver.requests
+
+    events = by_event(requests)
+    assert len(events) == EVENTS
+    assert {r.json()["data"]["id"] for r in requests} == site_ids
+    failures = sum(r.status == 503 for r in requests)
+    assert 0.2 < failures / len(requests) < 0.4
+    logged = attempts_by_event()
+    for event_id, received in events.items():
+        check_event_against_log(received, logged[event_id])
+
+
+def attempts_by_event() -> dict[str, list[DeliveryAttempt]]:
+    logged: dict[str, list[DeliveryAttempt]] = defaultdict(list)
+    for attempt in DeliveryAttempt.objects.select_related("delivery").order_by("number"):
+        logged[str(attempt.delivery.event_id)].append(attempt)
+    return logged
+
+
+def check_event_against_log(received: list[ReceivedRequest], logged: list[DeliveryAttempt]) -> None:
+    """One event's requests as the receiver saw them, against its attempts in the delivery log.
+
+    An attempt whose connection failed (the receiver's listen backlog overflowing under load
+    resets connections) never reached the receiver: the log has it, the receiver does not."""
+    # Every attempt resent the very same body; the receiver answered 503s, then one 200, last.
+    assert len({r.body for r in received}) == 1
+    assert [r.status for r in received] == [503] * (len(received) - 1) + [200]
+    numbers = [int(r.header("X-Hook-Attempt") or 0) for r in received]
+    assert numbers == sorted(set(numbers))
+    # The log has every attempt, numbered from 1, and agrees with the receiver on each one it
+    # saw; an attempt the receiver never saw can only be a connection that failed.
+    assert [a.number for a in logged] == list(range(1, len(logged) + 1))
+    assert numbers[-1] == len(logged)
+    statuses = dict(zip(numbers, (r.status for r in received), strict=True))
+    for attempt in logged:
+        if attempt.number in statuses:
+            assert attempt.response_status == statuses[attempt.number]
+            expected = (
+                AttemptOutcome.SUCCEEDED
+                if attempt.response_status == 200
+                else AttemptOutcome.RETRYABLE
+            )
+            assert attempt.outcome == expected
+        else:
+            assert (attempt.outcome, attempt.response_status) == (AttemptOutcome.RETRYABLE, None)
+            assert attempt.error.startswith("Connection failed"), attempt.error

@@ -1,0 +1,39 @@
+"""A guard that stops the benchmark's processes if the benchmark itself dies.
+
+``python -m webhooks_app.benchmark.watchdog`` reads ``+PGID`` / ``-PGID`` lines on stdin (a
+process group started / stopped). When stdin closes, which happens however the benchmark ends
+(even on SIGKILL), every group still registered gets SIGTERM and, two seconds later, SIGKILL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+
+
+def _kill(groups: set[int], signum: int) -> None:
+    for pgid in groups:
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, signum)
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C is for the benchmark
+    groups: set[int] = set()
+    for line in sys.stdin:
+        text = line.strip()
+        if text[:1] == "+" and text[1:].isdigit():
+            groups.add(int(text[1:]))
+        elif text[:1] == "-" and text[1:].isdigit():
+            groups.discard(int(text[1:]))
+    if groups:
+        _kill(groups, signal.SIGTERM)
+        time.sleep(2)
+        _kill(groups, signal.SIGKILL)
+
+
+if __name__ == "__main__":
+    main()
