@@ -43,7 +43,7 @@ test: install test-deps
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py check
 	$(VENV)/bin/pytest
 	@# Again on a private PostgreSQL (tests/postgres_server.py starts and stops it): the DB tests.
-	WEBHOOKS_TEST_POSTGRES=1 $(VENV)/bin/pytest -p tests.postgres_server -m "not browser"
+	WEBHOOKS_TEST_POSTGRES=1 $(VENV)/bin/pytest -p tests.postgres_server -m "not browser and not benchmark"
 
 benchmark: install
 	$(PY) manage.py webhooks_benchmark

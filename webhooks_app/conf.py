@@ -92,7 +92,7 @@ class Settings:
     @property
     def WEBHOOKS_CONCURRENCY(self) -> int:
         """Requests a job sends at once when it carries several deliveries."""
-        return self._get("WEBHOOKS_CONCURRENCY", 16)  # type: ignore[no-any-return]
+        return self._get("WEBHOOKS_CONCURRENCY", 32)  # type: ignore[no-any-return]
 
     @property
     def WEBHOOKS_RELAY_INTERVAL(self) -> float:

@@ -6,3 +6,5 @@ generator process), :mod:`.capacity` (raw HTTP capacity), :mod:`.measure` (rates
 memory), the scenarios (:mod:`.request_path`, :mod:`.throughput`, :mod:`.steady`,
 :mod:`.memory`) and :mod:`.report`.
 """
+
+from __future__ import annotations

@@ -197,6 +197,8 @@ class Harness:
             env=self.env,
             start_new_session=True,
         )
+        for folder in [self.workdir, *self._extra_dirs]:
+            self._tell_watchdog(f"@{folder}")
 
     def _tell_watchdog(self, line: str) -> None:
         watchdog = self._watchdog
@@ -324,6 +326,7 @@ class Harness:
                 child._signal(signal.SIGKILL)
         with contextlib.suppress(redis.RedisError):
             self.redis.close()
+        self._tell_watchdog("done")
         if self._watchdog is not None:
             stdin: IO[bytes] | None = self._watchdog.stdin
             if stdin is not None:

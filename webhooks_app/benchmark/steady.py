@@ -128,6 +128,9 @@ def slow_receiver(bench: Bench) -> ScenarioResult:
     sizes = bench.sizes
     workers = bench.recommended_workers
     setup = f"{workers} rqworker process{'es' if workers > 1 else ''}"
+    command = f"`rqworker {bench.queue} --with-scheduler`"
+    if workers > 1:
+        command += f" and {workers - 1} × `rqworker {bench.queue}`"
     result = ScenarioResult(
         "slow_receiver",
         "4. Slow receiver (every answer after 200 ms)",
@@ -173,7 +176,7 @@ def slow_receiver(bench: Bench) -> ScenarioResult:
             result.add(key, value)
     result.notes.append(
         f"steady load: {SLOW_RATE:g} single-site transactions/s for {sizes.slow_seconds:g}s; "
-        f"worker set-up: {setup} `rqworker {bench.queue}`, the first `--with-scheduler`; "
+        f"worker set-up: {command}; "
         f"deliveries not arrived {sizes.grace_seconds:g}s after the load count as infinitely late"
     )
     return result
