@@ -174,4 +174,6 @@ def test_preview_shows_render_errors_and_send_test_shows_the_outcome(
     (request,) = receiver.wait_for(1)
     assert request.signature_valid is True
     page.click("#send-test-delivery")
+    page.wait_for_load_state()
+    page.locator("#attempt-1").wait_for(state="visible", timeout=15_000)
     assert page.locator("#attempt-1").is_visible()
