@@ -15,8 +15,11 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
 from webhooks_app.models import EventRule, Webhook
+from webhooks_app.queueing import get_queue
 from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
+
+from .redis_server import get_server
 
 
 @pytest.fixture
@@ -26,6 +29,18 @@ def queue() -> Iterator[Queue]:
     q.connection.flushdb()
     yield q
     q.connection.flushdb()
+
+
+@pytest.fixture
+def redis_down() -> Iterator[None]:
+    """The session's Redis stopped for the test, started again (same port) afterwards."""
+    server = get_server()
+    server.stop()
+    get_queue().connection.connection_pool.disconnect()
+    try:
+        yield
+    finally:
+        server.start()
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ redelivery of one or many, including when Redis is down."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
@@ -16,7 +14,6 @@ from webhooks_app.receiver import Receiver
 from webhooks_app.redelivery import send_test
 
 from .conftest import drain, make_webhook
-from .redis_server import get_server
 
 pytestmark = pytest.mark.django_db
 
@@ -34,17 +31,6 @@ def sent(webhook: Webhook, event_type: str = "object_created") -> Delivery:
 
 def notices(response: object) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def redis_down() -> Iterator[None]:
-    """The session's Redis stopped for the test, started again (same port) afterwards."""
-    server = get_server()
-    server.stop()
-    try:
-        yield
-    finally:
-        server.start()
 
 
 @pytest.fixture

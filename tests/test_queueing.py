@@ -72,17 +72,6 @@ def test_a_transaction_of_1000_updates_reaches_redis_in_one_round_trip(
     assert len(queued_deliveries(queue)) == 1000 // batch_size
 
 
-@pytest.fixture
-def redis_down(queue: Queue) -> Iterator[None]:
-    server = get_server()
-    server.stop()
-    get_queue().connection.connection_pool.disconnect()
-    try:
-        yield
-    finally:
-        server.start()
-
-
 def test_with_redis_down_the_change_succeeds_and_the_job_waits_in_the_outbox(
     queue: Queue, site_rule: EventRule, admin_user: Any, redis_down: None
 ) -> None:

@@ -3,8 +3,6 @@ confirmation, workers, permissions, caching, CSRF and an unreachable Redis."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
@@ -21,7 +19,6 @@ from webhooks_app.redelivery import sample_delivery
 from webhooks_app.worker import WebhookWorker
 
 from .conftest import drain, failed_jobs
-from .redis_server import get_server
 
 INDEX = "/admin/background-tasks/"
 FAILED = "/admin/background-tasks/queues/default/failed/"
@@ -43,17 +40,6 @@ def fail_a_site(queue: Queue, receiver: Receiver, name: str) -> str:
     drain(queue)
     (job_id,) = set(failed_jobs(queue)) - before
     return job_id
-
-
-@pytest.fixture
-def redis_down() -> Iterator[None]:
-    """The session's Redis stopped for the test, started again (same port) afterwards."""
-    server = get_server()
-    server.stop()
-    try:
-        yield
-    finally:
-        server.start()
 
 
 def test_urls_are_named_in_the_app_namespace() -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-
-from tests.redis_server import get_server
-from webhooks_app.queueing import get_queue
 
 API = "/api/webhooks"
 MODELS = ("webhook", "eventrule", "delivery")
@@ -62,18 +59,6 @@ def api(db: None) -> APIClient:
 @pytest.fixture
 def staff_api(db: None) -> APIClient:
     return token_client(make_user(username="staff", staff=True))
-
-
-@pytest.fixture
-def redis_down() -> Iterator[None]:
-    """The test Redis stopped for the duration of the test."""
-    server = get_server()
-    server.stop()
-    get_queue().connection.connection_pool.disconnect()
-    try:
-        yield
-    finally:
-        server.start()
 
 
 def results(response: Any) -> list[dict[str, Any]]:
