@@ -94,22 +94,25 @@ def test_a_delivery_interrupted_by_sigkill_is_delivered_again_by_another_worker(
     assert job.worker_name != victim_name
     assert job.worker_name in {pool.rq_worker(w).name for w in others}  # type: ignore[union-attr]
     assert Delivery.objects.get().state == DeliveryState.SUCCEEDED
+    attempts = Delivery.objects.get().attempts.order_by("number")
+    assert [(a.number, a.outcome) for a in attempts] == [
+        (1, AttemptOutcome.RETRYABLE),
+        (2, AttemptOutcome.SUCCEEDED),
+    ]
+    assert again.header("X-Hook-Attempt") == "2"
     # The worker that delivered it logged the outcome with the event id (JSON lines on stdout).
     event_id = str(Delivery.objects.get().event_id)
     outcomes = [
         entry
         for worker in others
         for entry in worker.json_logs()
-        if entry["logger"] == "webhooks_app.outcome" and event_id in entry["message"]
+        if entry["logger"] == "webhooks_app.outcome" and entry.get("event_id") == event_id
     ]
     assert len(outcomes) == 1
-    assert "succeeded" in outcomes[0]["message"]
+    assert (outcomes[0]["outcome"], outcomes[0]["attempt"]) == ("succeeded", 2)
+    assert outcomes[0]["status_code"] == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="interrupted attempts are not logged yet: jobs.py/deliverylog.py change in issue 8",
-)
 @pytest.mark.timeout(120)
 def test_the_delivery_log_shows_the_attempt_a_sigkill_interrupted(
     queue: Queue, pool: WorkerPool

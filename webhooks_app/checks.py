@@ -9,7 +9,7 @@ E006 WEBHOOKS_RETRY_SCHEDULE is not a list of non-negative numbers.
 E007 WEBHOOKS_DELIVERY_RETENTION_DAYS is not a positive integer.
 E008 WEBHOOKS_DELIVERY_LOG is not "all" or "failures".
 E009 WEBHOOKS_DENIED_NETWORKS / WEBHOOKS_ALLOWED_NETWORKS holds an invalid network.
-E010 WEBHOOKS_BATCH_SIZE / WEBHOOKS_CONCURRENCY / byte limits are not positive integers.
+E010 WEBHOOKS_BATCH_SIZE / WEBHOOKS_CONCURRENCY / WEBHOOKS_WORKER_CONCURRENCY / byte limits are not positive integers.
 E011 WEBHOOKS_JINJA2_FILTERS is not a dict of name -> callable or importable dotted path.
 E012 WEBHOOKS_HTTP_PROXIES is not a dict of scheme -> proxy URL.
 E013 WEBHOOKS_HTTP_TIMEOUT is not shorter than the queue's job timeout.
@@ -135,6 +135,7 @@ def _check_numbers() -> list[CheckMessage]:
     for name in (
         "WEBHOOKS_BATCH_SIZE",
         "WEBHOOKS_CONCURRENCY",
+        "WEBHOOKS_WORKER_CONCURRENCY",
         "WEBHOOKS_MAX_RESPONSE_BYTES",
         "WEBHOOKS_LOG_BODY_BYTES",
     ):

@@ -18,7 +18,15 @@ from .choices import AttemptOutcome, DeliveryState
 from .conf import conf
 from .models import Delivery, DeliveryAttempt
 
-__all__ = ["AttemptResult", "existing_attempt_counts", "prune_deliveries", "record_results"]
+__all__ = [
+    "AttemptResult",
+    "LoggedDelivery",
+    "existing_attempt_counts",
+    "interrupted_attempt",
+    "logged_deliveries",
+    "prune_deliveries",
+    "record_results",
+]
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
@@ -54,9 +62,41 @@ def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
 
 
+@dataclass(frozen=True)
+class LoggedDelivery:
+    attempts: int
+    state: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == DeliveryState.SUCCEEDED
+
+
+def logged_deliveries(delivery_ids: list[str]) -> dict[str, LoggedDelivery]:
+    """What the log holds of these deliveries (one query)."""
+    rows = Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "attempt_count", "state")
+    return {str(pk): LoggedDelivery(count, state) for pk, count, state in rows}
+
+
 def existing_attempt_counts(delivery_ids: list[str]) -> dict[str, int]:
-    rows = Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "attempt_count")
-    return {str(pk): count for pk, count in rows}
+    return {pk: logged.attempts for pk, logged in logged_deliveries(delivery_ids).items()}
+
+
+INTERRUPTED = (
+    "Interrupted: the worker making this attempt stopped before it finished (killed or "
+    "crashed), so whether the receiver got the request is unknown; it was sent again."
+)
+
+
+def interrupted_attempt(delivery: dict[str, Any], number: int) -> AttemptResult:
+    """The record of attempt ``number``, which a worker began and never finished."""
+    return AttemptResult(
+        delivery=delivery,
+        number=number,
+        started_at=timezone.now(),
+        outcome=AttemptOutcome.RETRYABLE,
+        error=INTERRUPTED,
+    )
 
 
 def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
@@ -64,6 +104,7 @@ def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
     attempt counts; with ``WEBHOOKS_DELIVERY_LOG = "failures"`` a first-attempt success of a
     delivery not yet logged is not written."""
     only_failures = conf.WEBHOOKS_DELIVERY_LOG == "failures"
+    more_than_one = {r.delivery["delivery_id"] for r in results if r.number > 1}
     to_write = [
         r
         for r in results
@@ -71,6 +112,7 @@ def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
             only_failures
             and r.outcome == AttemptOutcome.SUCCEEDED
             and r.delivery["delivery_id"] not in known
+            and r.delivery["delivery_id"] not in more_than_one
         )
     ]
     if not to_write:
@@ -78,7 +120,12 @@ def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
     now = timezone.now()
     new: list[Delivery] = []
     changed: list[Delivery] = []
-    for r in to_write:
+    latest: dict[str, AttemptResult] = {}
+    for r in to_write:  # a delivery's row shows its last attempt in the batch
+        previous = latest.get(r.delivery["delivery_id"])
+        if previous is None or r.number > previous.number:
+            latest[r.delivery["delivery_id"]] = r
+    for r in latest.values():
         d = r.delivery
         row = Delivery(
             id=uuid.UUID(d["delivery_id"]),

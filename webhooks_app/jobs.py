@@ -19,11 +19,11 @@ from rq import get_current_job
 
 from .choices import AttemptOutcome
 from .conf import conf
-from .deliverylog import AttemptResult, existing_attempt_counts, record_results
+from .deliverylog import AttemptResult, interrupted_attempt, logged_deliveries, record_results
 from .exceptions import WebhookError
 from .models import Webhook
 from .outcome import attempt_delivery
-from .queueing import JobSpec, fail_job, job_spec, schedule_job
+from .queueing import CRASH_RETRIES, JobSpec, fail_job, job_spec, schedule_job
 
 __all__ = ["DeliveryFailed", "deliver"]
 
@@ -36,8 +36,8 @@ class DeliveryFailed(WebhookError):
 
 
 def _send_all(items: list[tuple[dict[str, Any], Webhook | None, int]]) -> list[AttemptResult]:
-    if len(items) == 1:
-        return [attempt_delivery(*items[0])]
+    if len(items) <= 1:
+        return [attempt_delivery(*item) for item in items]
     workers = max(1, min(conf.WEBHOOKS_CONCURRENCY, len(items)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook-send") as pool:
         return list(pool.map(lambda item: attempt_delivery(*item), items))
@@ -46,20 +46,39 @@ def _send_all(items: list[tuple[dict[str, Any], Webhook | None, int]]) -> list[A
 def deliver(deliveries: list[dict[str, Any]]) -> str:
     webhook_ids = {d["webhook_id"] for d in deliveries if d.get("webhook_id") is not None}
     webhooks = Webhook.objects.in_bulk(list(webhook_ids))
-    known = existing_attempt_counts([d["delivery_id"] for d in deliveries])
+    rerun = _is_rerun()
+    # A first attempt of a fresh job cannot be in the log yet: no query on the hot path.
+    fresh = not rerun and all(int(d.get("attempt", 1)) == 1 for d in deliveries)
+    known = {} if fresh else logged_deliveries([d["delivery_id"] for d in deliveries])
     items = []
+    interrupted: list[AttemptResult] = []
     for delivery in deliveries:
         webhook = webhooks.get(delivery["webhook_id"])
         if webhook is not None:
             delivery["webhook_name"] = webhook.name
-        number = max(int(delivery.get("attempt", 1)), known.get(delivery["delivery_id"], 0) + 1)
+        number = int(delivery.get("attempt", 1))
+        logged = known.get(delivery["delivery_id"])
+        if rerun and logged is not None and logged.succeeded and logged.attempts >= number:
+            continue  # delivered before this job was interrupted: never send it twice
+        if rerun and (logged is None or logged.attempts < number):
+            interrupted.append(interrupted_attempt(delivery, number))
+            number += 1
+        elif logged is not None:
+            number = max(number, logged.attempts + 1)
         items.append((delivery, webhook, number))
     results = _send_all(items)
     for result in results:
         if result.outcome == AttemptOutcome.RETRYABLE:
             result.next_attempt_at = _retry_time(result)
-    record_results(results, known)
+    record_results([*interrupted, *results], {k: v.attempts for k, v in known.items()})
     return _follow_up(results)
+
+
+def _is_rerun() -> bool:
+    """Whether this job ran before and was interrupted (its worker died or it crashed): RQ
+    spends one of the job's crash retries to run it again."""
+    job = get_current_job()
+    return job is not None and job.retries_left is not None and job.retries_left < CRASH_RETRIES
 
 
 def _retry_time(result: AttemptResult) -> Any:

@@ -119,6 +119,8 @@ def _status_error(status: int, headers: dict[str, str], body: str) -> str:
 def _log(webhook: Webhook, request: OutgoingRequest, result: AttemptResult) -> None:
     d = result.delivery
     level = logging.INFO if result.outcome == AttemptOutcome.SUCCEEDED else logging.WARNING
+    if not logger.isEnabledFor(level):
+        return
     logger.log(
         level,
         "webhook=%r event_id=%s attempt=%d %s %s -> %s%s",
@@ -129,4 +131,13 @@ def _log(webhook: Webhook, request: OutgoingRequest, result: AttemptResult) -> N
         request.url,
         result.outcome,
         f" ({result.error})" if result.error else f" (status {result.response_status})",
+        extra={
+            "event_id": d["event_id"],
+            "delivery_id": d["delivery_id"],
+            "webhook": webhook.name,
+            "attempt": result.number,
+            "outcome": result.outcome,
+            "status_code": result.response_status,
+            "duration_ms": None if result.duration_ms is None else round(result.duration_ms, 1),
+        },
     )

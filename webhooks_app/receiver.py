@@ -100,6 +100,8 @@ def _check_signatures(
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_port = False  # never share a port with another listener
+    # socketserver's backlog of 5 resets connections when dozens of senders connect at once.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, address: tuple[str, int], receiver: Receiver) -> None:
         self.receiver = receiver

@@ -97,7 +97,8 @@ def get_session() -> requests.Session:
         if _session is None:
             session = requests.Session()
             session.trust_env = False
-            size = max(10, conf.WEBHOOKS_CONCURRENCY)
+            # Connections kept per host: every job thread of a worker may send at once.
+            size = max(10, conf.WEBHOOKS_CONCURRENCY * conf.WEBHOOKS_WORKER_CONCURRENCY)
             adapter = GuardedAdapter(pool_connections=32, pool_maxsize=size, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)

@@ -1,37 +1,68 @@
-"""The worker class for webhook queues: no fork per job, plus the app's housekeeping.
+"""The worker class for webhook queues: no fork per job, several jobs at once, housekeeping.
 
 ``RQ = {"WORKER_CLASS": "webhooks_app.worker.WebhookWorker"}`` makes
 ``manage.py rqworker default --with-scheduler`` use it. Jobs run in the worker process itself,
-so connections, compiled templates and serializers are reused from job to job. While idle or
-between jobs it relays the outbox (every ``WEBHOOKS_RELAY_INTERVAL`` seconds), prunes the
-delivery log (hourly), and cleans RQ's registries often enough that a job abandoned by a killed
-worker is retried within a couple of minutes.
+so connections, compiled templates and serializers are reused from job to job, and up to
+``WEBHOOKS_WORKER_CONCURRENCY`` jobs run at once in threads, so that one slow receiver never
+holds up the deliveries behind it. The main thread only dequeues jobs and keeps the heartbeats
+of the running ones short-lived, so that the jobs of a worker killed with SIGKILL are noticed
+and retried by another worker within :data:`RECOVERY_BOUND` seconds. While idle or between
+jobs it relays the outbox (every ``WEBHOOKS_RELAY_INTERVAL`` seconds) and prunes the delivery
+log (hourly).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from django.db import close_old_connections, connection
+from django.db import connection
 from rq import SimpleWorker
+from rq.job import Job
+from rq.queue import Queue
+from rq.timeouts import TimerDeathPenalty
+from rq.utils import now as utcnow
+from rq.worker import WorkerStatus
 
 from .conf import conf
+from .queueing import JOB_FUNC
 
-__all__ = ["WebhookWorker", "run_housekeeping"]
+__all__ = ["RECOVERY_BOUND", "WebhookWorker", "run_housekeeping"]
 
 logger = logging.getLogger(__name__)
 
 PRUNE_INTERVAL = 3600.0
-REGISTRY_CLEAN_INTERVAL = 30
+# A running job's entry in RQ's started registry lives this long past its last heartbeat...
+JOB_HEARTBEAT_TTL = 30
+# ...which the main thread renews this often.
+JOB_HEARTBEAT_INTERVAL = 10.0
+# How often a worker looks for jobs abandoned by dead workers (and cleans RQ's registries).
+REGISTRY_CLEAN_INTERVAL = 10
+# The longest a worker waits for a job before doing its housekeeping.
+IDLE_WAKEUP = 5
+# A job abandoned by a killed worker is queued again at most this many seconds after the kill:
+# its heartbeat expires, then the next registry cleanup of a live worker retries it (the retry
+# waits 5 s for the scheduler, which moves due jobs every second).
+RECOVERY_BOUND = JOB_HEARTBEAT_TTL + REGISTRY_CLEAN_INTERVAL + IDLE_WAKEUP + 5 + 1
+# Skip the worker's own heartbeat when the last one is this recent (it lives for minutes).
+WORKER_HEARTBEAT_EVERY = 1.0
 
 
-def _close_stale_connections() -> None:
-    """Django's per-request connection hygiene, for a long-lived worker (never inside an open
-    transaction, which is what a test running the worker in-process has)."""
-    if not connection.in_atomic_block:
-        close_old_connections()
+def _close_broken_connection() -> None:
+    """A long-lived worker keeps its database connection between jobs and drops it only when
+    it failed (never inside an open transaction, which a test running the worker in-process has)."""
+    if connection.in_atomic_block or connection.connection is None:
+        return
+    if connection.errors_occurred:
+        if connection.is_usable():
+            connection.errors_occurred = False
+        else:
+            connection.close()
 
 
 def run_housekeeping(*, prune: bool) -> None:
@@ -50,35 +81,182 @@ def run_housekeeping(*, prune: bool) -> None:
     except Exception:
         logger.exception("Webhook housekeeping failed; will try again")
     finally:
-        _close_stale_connections()
+        _close_broken_connection()
+
+
+class _PerThread(threading.local):
+    execution: Any = None
+    working_time: float = 0.0
+
+
+@dataclass
+class _Running:
+    job: Job
+    objects: frozenset[tuple[Any, ...]]
+    execution: Any = None
+
+
+def _objects_of(job: Job) -> frozenset[tuple[Any, ...]]:
+    """The (webhook, object) pairs a delivery job sends events about."""
+    if job.func_name != JOB_FUNC or not job.args:
+        return frozenset()
+    try:
+        return frozenset(
+            (d.get("webhook_id"), d.get("object_type"), d.get("object_id")) for d in job.args[0]
+        )
+    except (TypeError, AttributeError):
+        return frozenset()
 
 
 class WebhookWorker(SimpleWorker):
+    """RQ's non-forking worker, running up to ``WEBHOOKS_WORKER_CONCURRENCY`` jobs at once.
+
+    RQ keeps the running job's execution on the worker object; here it is kept per thread, so
+    each job thread finishes its own job. Jobs run in the main thread (one at a time) when the
+    concurrency is 1 or when the worker runs inside an open transaction (a test's)."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._per_thread = _PerThread()
         kwargs.setdefault("maintenance_interval", REGISTRY_CLEAN_INTERVAL)
         super().__init__(*args, **kwargs)
+        self.concurrency = max(1, int(conf.WEBHOOKS_WORKER_CONCURRENCY))
+        if self.concurrency > 1:
+            # Signals (RQ's default job timeout) only reach the main thread.
+            self.death_penalty_class = TimerDeathPenalty
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: dict[str, _Running] = {}
+        self._changed = threading.Condition(threading.RLock())
+        self._next_job_heartbeat = 0.0
         self._next_relay = 0.0
         self._next_prune = time.monotonic() + 60
+        self._last_worker_heartbeat = 0.0
+
+    # RQ's per-job state, kept per thread.
+    @property
+    def execution(self) -> Any:
+        return self._per_thread.execution
+
+    @execution.setter
+    def execution(self, value: Any) -> None:
+        self._per_thread.execution = value
+
+    @property
+    def current_job_working_time(self) -> float:
+        return self._per_thread.working_time
+
+    @current_job_working_time.setter
+    def current_job_working_time(self, value: float) -> None:
+        self._per_thread.working_time = value
 
     @property
     def dequeue_timeout(self) -> int:
-        # Wake up regularly while idle, so housekeeping runs on time.
-        return max(1, min(int(super().dequeue_timeout), int(conf.WEBHOOKS_RELAY_INTERVAL)))
+        # Wake up regularly while idle, so heartbeats and housekeeping run on time.
+        wakeup = min(IDLE_WAKEUP, int(conf.WEBHOOKS_RELAY_INTERVAL))
+        return max(1, min(int(super().dequeue_timeout), wakeup))
 
-    def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
-        result = super().heartbeat(*args, **kwargs)
+    def get_heartbeat_ttl(self, job: Job) -> int:
+        if self.concurrency > 1:
+            return JOB_HEARTBEAT_TTL
+        return int(super().get_heartbeat_ttl(job))
+
+    def set_state(self, state: str, pipeline: Any = None) -> None:
+        # While jobs run, the worker is busy, even as it waits for the next one.
+        if state == WorkerStatus.IDLE and self._running:
+            state = WorkerStatus.BUSY
+        if state == self.get_state() and pipeline is None:
+            return
+        super().set_state(state, pipeline=pipeline)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> Any:
         now = time.monotonic()
+        if timeout is not None or pipeline is not None:
+            result = super().heartbeat(timeout, pipeline)
+        elif now - self._last_worker_heartbeat >= WORKER_HEARTBEAT_EVERY:
+            self._last_worker_heartbeat = now
+            result = super().heartbeat()
+        else:
+            return None
+        if threading.current_thread() is threading.main_thread() or self._pool is None:
+            self._keep_jobs_alive(now)
+            self._housekeeping(now)
+        return result
+
+    def _housekeeping(self, now: float) -> None:
         if now >= self._next_relay:
             self._next_relay = now + conf.WEBHOOKS_RELAY_INTERVAL
             prune = now >= self._next_prune
             if prune:
                 self._next_prune = now + PRUNE_INTERVAL
             run_housekeeping(prune=prune)
-        return result
 
-    def execute_job(self, job: Any, queue: Any) -> Any:
-        _close_stale_connections()
+    def _keep_jobs_alive(self, now: float) -> None:
+        """Extend the started-registry entries of the jobs running in threads."""
+        if now < self._next_job_heartbeat:
+            return
+        self._next_job_heartbeat = now + JOB_HEARTBEAT_INTERVAL
+        with self._changed:
+            running = [r for r in self._running.values() if r.execution is not None]
+        if not running:
+            return
+        with self.connection.pipeline() as pipe:
+            for r in running:
+                r.execution.heartbeat(r.job.started_job_registry, JOB_HEARTBEAT_TTL, pipeline=pipe)
+                r.job.heartbeat(utcnow(), JOB_HEARTBEAT_TTL, pipeline=pipe, xx=True)
+            pipe.execute()
+
+    def execute_job(self, job: Job, queue: Queue) -> Any:
+        if self.concurrency == 1 or connection.in_atomic_block:
+            try:
+                return super().execute_job(job, queue)
+            finally:
+                _close_broken_connection()
+        objects = _objects_of(job)
+        self._wait_for_turn(objects)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook-job")
+        with self._changed:
+            self._running[job.id] = _Running(job, objects)
+        future = self._pool.submit(self._run_in_thread, job, queue)
+        future.add_done_callback(partial(self._finished, job.id))
+        return None
+
+    def _wait_for_turn(self, objects: frozenset[tuple[Any, ...]]) -> None:
+        """Until a thread is free and no running job is about the same objects (so that one
+        worker delivers an object's events to a webhook in the order they were queued),
+        keeping the running jobs' heartbeats meanwhile."""
+        with self._changed:
+            while len(self._running) >= self.concurrency or any(
+                objects & r.objects for r in self._running.values()
+            ):
+                self._changed.wait(timeout=1.0)
+                self._keep_jobs_alive(time.monotonic())
+
+    def _run_in_thread(self, job: Job, queue: Queue) -> None:
         try:
-            return super().execute_job(job, queue)
+            execution = self.prepare_execution(job)
+            with self._changed:
+                if job.id in self._running:
+                    self._running[job.id].execution = execution
+            self.perform_job(job, queue)
         finally:
-            _close_stale_connections()
+            self.execution = None
+            _close_broken_connection()
+
+    def _finished(self, job_id: str, future: Future[None]) -> None:
+        with self._changed:
+            self._running.pop(job_id, None)
+            self._changed.notify_all()
+        exc = future.exception()
+        if exc is not None:
+            logger.error("Job %s crashed in its thread", job_id, exc_info=exc)
+
+    def wait_for_running_jobs(self) -> None:
+        """Block until every job started by this worker has finished."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def teardown(self) -> None:
+        # A warm shutdown (SIGTERM, --max-jobs, the end of --burst) lets running jobs finish.
+        self.wait_for_running_jobs()
+        super().teardown()  # type: ignore[no-untyped-call]
