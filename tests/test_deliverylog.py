@@ -90,3 +90,15 @@ def test_deliveries_of_one_transaction_to_one_webhook_share_a_job(
     [failed_id] = failed_jobs(queue)
     [failed] = queue.fetch_job(failed_id).args[0]
     assert failed["event_id"] == str(Delivery.objects.get(state="failed").event_id)
+
+
+def test_a_deleted_object_is_logged_under_its_own_id(
+    queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
+    site = Site.objects.create(name="Gone", slug="gone")
+    pk = site.pk
+    site.delete()
+    drain(queue)
+    receiver.wait_for(2)
+    logged = dict(Delivery.objects.values_list("event_type", "object_id"))
+    assert logged == {"object_created": str(pk), "object_deleted": str(pk)}

@@ -191,8 +191,23 @@ def wait_for_deliveries(pool: WorkerPool, count: int, timeout: float) -> None:
         wait_until(done, timeout, f"{count} successful deliveries")
     except AssertionError as exc:
         states = Counter(Delivery.objects.values_list("state", flat=True))
-        raise AssertionError(f"{exc}; deliveries by state: {dict(states)}\n{pool.logs()}") from None
+        raise AssertionError(
+            f"{exc}; deliveries by state: {dict(states)}\n{unsettled_jobs(pool.queue)}\n"
+            f"{pool.logs()}"
+        ) from None
     time.sleep(1.0)  # a duplicate would arrive now
+
+
+def unsettled_jobs(queue: Queue) -> str:
+    """Where the next job of each unfinished delivery is in RQ (for a failure message)."""
+    lines = []
+    for delivery in Delivery.objects.exclude(state=DeliveryState.SUCCEEDED):
+        job_id = f"webhook-{delivery.pk}-{delivery.attempt_count + 1}"
+        job = queue.fetch_job(job_id)
+        where = "missing" if job is None else f"{job.get_status()} exc={job.exc_info!r:.300}"
+        lines.append(f"{delivery.pk} {delivery.state} attempts={delivery.attempt_count}: {where}")
+    failed = queue.failed_job_registry.get_job_ids()
+    return "\n".join([*lines, f"failed registry: {failed[:20]}"])
 
 
 def by_event(requests: list[ReceivedRequest]) -> dict[str, list[ReceivedRequest]]:

@@ -111,7 +111,7 @@ def _deliveries_for(event: Event, rules: list[EventRule]) -> list[dict[str, Any]
                 "event_rule_id": rule.pk,
                 "event_type": event.event_type,
                 "object_type": event.object_type,
-                "object_id": str(event.instance.pk),
+                "object_id": event.object_id,
                 "attempt": 1,
                 "context": build_context(event, payload_data, snapshots),
             }

@@ -56,6 +56,12 @@ class Event:
         return model_label(self.instance)
 
     @property
+    def object_id(self) -> str:
+        """The object's primary key as text, as it was when the change was recorded (a deleted
+        instance has lost its own)."""
+        return self.key.rpartition(":")[2]
+
+    @property
     def is_delete(self) -> bool:
         return self.event_type == EventType.OBJECT_DELETED
 

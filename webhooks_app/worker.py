@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -125,6 +126,7 @@ class WebhookWorker(SimpleWorker):
             self.death_penalty_class = TimerDeathPenalty
         self._pool: ThreadPoolExecutor | None = None
         self._running: dict[str, _Running] = {}
+        self._turns: dict[tuple[Any, ...], deque[str]] = {}
         self._changed = threading.Condition(threading.RLock())
         self._next_job_heartbeat = 0.0
         self._next_relay = 0.0
@@ -204,51 +206,71 @@ class WebhookWorker(SimpleWorker):
                 r.job.heartbeat(utcnow(), JOB_HEARTBEAT_TTL, pipeline=pipe, xx=True)
             pipe.execute()
 
+    def _threaded(self) -> bool:
+        return self.concurrency > 1 and not connection.in_atomic_block
+
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: int | None, max_idle_time: int | None = None
+    ) -> Any:
+        if self._threaded():
+            self._wait_for_free_thread()
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
+    def _wait_for_free_thread(self) -> None:
+        """Take a job off the queue only when a thread can start it at once (a job dequeued
+        but not started counts as stuck for RQ), keeping the running jobs' heartbeats."""
+        with self._changed:
+            while len(self._running) >= self.concurrency:
+                self._changed.wait(timeout=1.0)
+                self._keep_jobs_alive(time.monotonic())
+
     def execute_job(self, job: Job, queue: Queue) -> Any:
-        if self.concurrency == 1 or connection.in_atomic_block:
+        if not self._threaded():
             try:
                 return super().execute_job(job, queue)
             finally:
                 _close_broken_connection()
-        objects = _objects_of(job)
-        self._wait_for_turn(objects)
+        self._wait_for_free_thread()
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook-job")
+        running = _Running(job, _objects_of(job))
         with self._changed:
-            self._running[job.id] = _Running(job, objects)
-        future = self._pool.submit(self._run_in_thread, job, queue)
-        future.add_done_callback(partial(self._finished, job.id))
+            self._running[job.id] = running
+            for key in running.objects:  # jobs about an object take turns in queue order
+                self._turns.setdefault(key, deque()).append(job.id)
+        future = self._pool.submit(self._run_in_thread, running, queue)
+        future.add_done_callback(partial(self._finished, running))
         return None
 
-    def _wait_for_turn(self, objects: frozenset[tuple[Any, ...]]) -> None:
-        """Until a thread is free and no running job is about the same objects (so that one
-        worker delivers an object's events to a webhook in the order they were queued),
-        keeping the running jobs' heartbeats meanwhile."""
-        with self._changed:
-            while len(self._running) >= self.concurrency or any(
-                objects & r.objects for r in self._running.values()
-            ):
-                self._changed.wait(timeout=1.0)
-                self._keep_jobs_alive(time.monotonic())
-
-    def _run_in_thread(self, job: Job, queue: Queue) -> None:
+    def _run_in_thread(self, running: _Running, queue: Queue) -> None:
+        job = running.job
         try:
-            execution = self.prepare_execution(job)
-            with self._changed:
-                if job.id in self._running:
-                    self._running[job.id].execution = execution
+            running.execution = self.prepare_execution(job)
+            self._wait_for_turn(running)
             self.perform_job(job, queue)
         finally:
             self.execution = None
             _close_broken_connection()
 
-    def _finished(self, job_id: str, future: Future[None]) -> None:
+    def _wait_for_turn(self, running: _Running) -> None:
+        """Until the jobs about the same objects queued before this one have finished, so that
+        one worker delivers an object's events to a webhook in the order they were queued."""
         with self._changed:
-            self._running.pop(job_id, None)
+            while any(self._turns[key][0] != running.job.id for key in running.objects):
+                self._changed.wait(timeout=1.0)
+
+    def _finished(self, running: _Running, future: Future[None]) -> None:
+        with self._changed:
+            self._running.pop(running.job.id, None)
+            for key in running.objects:
+                turns = self._turns[key]
+                turns.remove(running.job.id)
+                if not turns:
+                    del self._turns[key]
             self._changed.notify_all()
         exc = future.exception()
         if exc is not None:
-            logger.error("Job %s crashed in its thread", job_id, exc_info=exc)
+            logger.error("Job %s crashed in its thread", running.job.id, exc_info=exc)
 
     def wait_for_running_jobs(self) -> None:
         """Block until every job started by this worker has finished."""
