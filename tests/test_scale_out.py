@@ -203,11 +203,23 @@ def unsettled_jobs(queue: Queue) -> str:
     lines = []
     for delivery in Delivery.objects.exclude(state=DeliveryState.SUCCEEDED):
         job_id = f"webhook-{delivery.pk}-{delivery.attempt_count + 1}"
-        job = queue.fetch_job(job_id)
-        where = "missing" if job is None else f"{job.get_status()} exc={job.exc_info!r:.300}"
+        fields = queue.connection.hgetall(f"rq:job:{job_id}")
+        fields.pop(b"data", None)
+        where = {k.decode(): v.decode(errors="replace")[:200] for k, v in fields.items()}
         lines.append(f"{delivery.pk} {delivery.state} attempts={delivery.attempt_count}: {where}")
     failed = queue.failed_job_registry.get_job_ids()
-    return "\n".join([*lines, f"failed registry: {failed[:20]}"])
+    redis = queue.connection
+    scheduled = redis.zrange(queue.scheduled_job_registry.key, 0, 4, withscores=True)
+    lock = redis.get("rq:scheduler-lock:default")
+    schedulers = [redis.hgetall(key) for key in redis.keys("rq:scheduler:*")]
+    return "\n".join(
+        [
+            *lines,
+            f"failed registry: {failed[:20]}",
+            f"scheduled registry (now {time.time():.0f}): {scheduled}",
+            f"scheduler lock: {lock!r}; schedulers: {schedulers}",
+        ]
+    )
 
 
 def by_event(requests: list[ReceivedRequest]) -> dict[str, list[ReceivedRequest]]:

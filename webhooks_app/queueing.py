@@ -9,8 +9,8 @@ transaction and relayed later, once each: by the worker within a minute, or by
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any, TypedDict
 
 import django_rq
@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from .conf import conf
 from .models import OutboxEntry
@@ -102,19 +102,30 @@ def push_jobs(specs: Sequence[JobSpec]) -> None:
 
 
 def schedule_job(spec: JobSpec, delay: float) -> None:
-    """Enqueue one job to run after ``delay`` seconds (needs a worker started with --with-scheduler)."""
+    """Enqueue one job to run after ``delay`` seconds (needs a worker started with --with-scheduler).
+
+    The job and its entry in the scheduled registry are written in one transaction. (RQ's own
+    ``enqueue_in`` adds the entry outside its pipeline, before the job is saved: a scheduler
+    looking in between drops the entry of a job it cannot find yet, and the retry is lost.)
+    """
     queue = get_queue()
-    queue.enqueue_in(
-        timedelta(seconds=delay),
+    job = queue.create_job(
         JOB_FUNC,
-        spec["deliveries"],
+        args=(spec["deliveries"],),
         job_id=spec["id"],
-        job_timeout=job_timeout(len(spec["deliveries"])),
+        timeout=job_timeout(len(spec["deliveries"])),
         result_ttl=RESULT_TTL,
         failure_ttl=FAILURE_TTL,
         description=describe(spec),
         retry=crash_retry(),
+        status=JobStatus.SCHEDULED,
     )
+    due = int(time.time() + delay)
+    with queue.connection.pipeline() as pipe:
+        pipe.sadd(Queue.redis_queues_keys, queue.key)
+        job.save(pipeline=pipe)
+        pipe.zadd(queue.scheduled_job_registry.key, {job.id: due})
+        pipe.execute()
 
 
 def enqueue_jobs(specs: Sequence[JobSpec]) -> None:
@@ -169,7 +180,6 @@ def relay_outbox(batch_size: int = 500) -> int:
 def fail_job(spec: JobSpec, message: str) -> None:
     """Put a job for one failed delivery straight into RQ's failed registry, so an operator can
     requeue just that delivery (used when a multi-delivery job has a delivery that failed)."""
-    from rq.job import JobStatus
     from rq.registry import FailedJobRegistry
 
     queue = get_queue()

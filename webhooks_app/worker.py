@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db import connection
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.queue import Queue
 from rq.timeouts import TimerDeathPenalty
@@ -79,6 +80,8 @@ def run_housekeeping(*, prune: bool) -> None:
             pruned = prune_deliveries()
             if pruned:
                 logger.info("Pruned %d old deliveries", pruned)
+    except StopRequested:
+        raise  # a shutdown signal arrived meanwhile
     except Exception:
         logger.exception("Webhook housekeeping failed; will try again")
     finally:
@@ -214,13 +217,20 @@ class WebhookWorker(SimpleWorker):
     ) -> Any:
         if self._threaded():
             self._wait_for_free_thread()
+        if self._stop_requested:  # a warm shutdown takes no new job
+            return None
         return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
+    def run_maintenance_tasks(self) -> None:
+        # Once stopping, never start a scheduler again (it would outlive this worker).
+        if not self._stop_requested:
+            super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
 
     def _wait_for_free_thread(self) -> None:
         """Take a job off the queue only when a thread can start it at once (a job dequeued
         but not started counts as stuck for RQ), keeping the running jobs' heartbeats."""
         with self._changed:
-            while len(self._running) >= self.concurrency:
+            while len(self._running) >= self.concurrency and not self._stop_requested:
                 self._changed.wait(timeout=1.0)
                 self._keep_jobs_alive(time.monotonic())
 
@@ -231,6 +241,9 @@ class WebhookWorker(SimpleWorker):
             finally:
                 _close_broken_connection()
         self._wait_for_free_thread()
+        if self._stop_requested:
+            self._give_back(job, queue)
+            return None
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook-job")
         running = _Running(job, _objects_of(job))
@@ -241,6 +254,14 @@ class WebhookWorker(SimpleWorker):
         future = self._pool.submit(self._run_in_thread, running, queue)
         future.add_done_callback(partial(self._finished, running))
         return None
+
+    def _give_back(self, job: Job, queue: Queue) -> None:
+        """Put a job taken off the queue while stopping back at its head, for another worker."""
+        with self.connection.pipeline() as pipe:
+            pipe.lrem(queue.intermediate_queue_key, 1, job.id)
+            pipe.lpush(queue.key, job.id)
+            pipe.execute()
+        logger.info("Stopping: job %s left on the queue for another worker", job.id)
 
     def _run_in_thread(self, running: _Running, queue: Queue) -> None:
         job = running.job
