@@ -9,8 +9,9 @@ transaction and relayed later, once each: by the worker within a minute, or by
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any, TypedDict
 
 import django_rq
@@ -19,7 +20,8 @@ from django.db import transaction
 from django.db.models import F
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from rq.job import Job
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
 
 from .conf import conf
 from .models import OutboxEntry
@@ -102,19 +104,32 @@ def push_jobs(specs: Sequence[JobSpec]) -> None:
 
 
 def schedule_job(spec: JobSpec, delay: float) -> None:
-    """Enqueue one job to run after ``delay`` seconds (needs a worker started with --with-scheduler)."""
+    """Enqueue one job to run after ``delay`` seconds (needs a worker started with --with-scheduler).
+
+    The job and its entry in the scheduled registry are written in one MULTI/EXEC. RQ's own
+    ``enqueue_in`` adds the registry entry first, outside its pipeline (rq 2.x
+    ``ScheduledJobRegistry.schedule`` ignores the pipeline), and a scheduler that runs in between
+    finds no job data, skips the job and removes its entry: the retry would be lost.
+    """
     queue = get_queue()
-    queue.enqueue_in(
-        timedelta(seconds=delay),
+    job = queue.create_job(
         JOB_FUNC,
-        spec["deliveries"],
+        args=(spec["deliveries"],),
         job_id=spec["id"],
-        job_timeout=job_timeout(len(spec["deliveries"])),
+        timeout=job_timeout(len(spec["deliveries"])),
         result_ttl=RESULT_TTL,
         failure_ttl=FAILURE_TTL,
         description=describe(spec),
         retry=crash_retry(),
+        status=JobStatus.SCHEDULED,
     )
+    due = math.floor(time.time() + delay)  # whole seconds, as RQ scores its scheduled registry
+    with queue.connection.pipeline() as pipe:
+        pipe.sadd(Queue.redis_queues_keys, queue.key)
+        job.save(pipeline=pipe)
+        registry = ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]  # rq leaves its __init__ untyped
+        pipe.zadd(registry.key, {job.id: due})
+        pipe.execute()
 
 
 def enqueue_jobs(specs: Sequence[JobSpec]) -> None:
@@ -169,7 +184,6 @@ def relay_outbox(batch_size: int = 500) -> int:
 def fail_job(spec: JobSpec, message: str) -> None:
     """Put a job for one failed delivery straight into RQ's failed registry, so an operator can
     requeue just that delivery (used when a multi-delivery job has a delivery that failed)."""
-    from rq.job import JobStatus
     from rq.registry import FailedJobRegistry
 
     queue = get_queue()
