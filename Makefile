@@ -43,9 +43,11 @@ pytest: install test-deps
 # admin tests) and the benchmark; --ignore leaves out the SIGKILL recovery test (two minutes of
 # waiting for RQ's heartbeat to expire; its database side is the scale-out tests'). Everything
 # else runs: dispatch, the delivery log, the outbox and relays under concurrency, the scale-out
-# workers, the REST API and its schema fuzzing.
+# workers, the REST API and its schema fuzzing. Bounded: pytest-timeout's per-test limit
+# (pyproject.toml), and the session stops starting tests after 10 minutes.
 PG_PYTEST := WEBHOOKS_TEST_POSTGRES=1 $(VENV)/bin/pytest -p tests.postgres_server \
-	-m "not browser and not benchmark" --ignore=tests/test_scale_out_sigkill.py
+	-m "not browser and not benchmark" --ignore=tests/test_scale_out_sigkill.py \
+	--session-timeout=600
 
 # Checks, the whole suite on SQLite, then the PostgreSQL rerun.
 test: install test-deps
