@@ -14,10 +14,18 @@ the current user. The binaries come from Debian's ``postgresql`` package
 
 While active, only the tests that use the database run: the rest do not depend on it and
 already ran on SQLite.
+
+No test can leave the database locked for the next one: before each test's teardown, sessions
+of other processes or threads still inside a transaction on the test database (a worker or
+thread the test left behind) are terminated, so that pytest-django's flush (``TRUNCATE``) or
+``DROP DATABASE`` cannot wait for them forever; the run's summary lists the tests that leaked
+one. The server gets SIGINT (PostgreSQL's fast shutdown) if the pytest process dies without
+stopping it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import secrets
@@ -57,6 +65,20 @@ SERVER_SETTINGS = {
     "full_page_writes": "off",
     "max_connections": "200",
 }
+
+
+PR_SET_PDEATHSIG = 1
+# Sessions on the test database that hold a transaction, other than the given ones.
+LEFT_IN_TRANSACTION = """
+    SELECT pid FROM pg_stat_activity
+    WHERE datname = %(db)s AND pid <> ALL(%(keep)s) AND (%(all)s OR xact_start IS NOT NULL)
+"""
+
+
+def _die_with_parent() -> None:
+    """In the server's process before exec: fast shutdown if the pytest process dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT, 0, 0, 0)
 
 
 def is_active() -> bool:
@@ -152,6 +174,7 @@ class PostgresServer:
         self.password = secrets.token_urlsafe(24)
         self.process: subprocess.Popen[bytes] | None = None
         self.version = ""
+        self._admin: psycopg.Connection[Any] | None = None
 
     @property
     def url(self) -> str:
@@ -182,6 +205,7 @@ class PostgresServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.dir,
+                preexec_fn=_die_with_parent,  # runs after the switch to the server's user
                 **self._as_server_user(),
             )
         self._wait_until_ready()
@@ -248,7 +272,21 @@ class PostgresServer:
                     raise RuntimeError(f"PostgreSQL did not start: {exc}\n{log}") from exc
                 time.sleep(0.1)
 
+    def terminate_sessions(self, dbname: str, keep: list[int], *, idle_too: bool) -> int:
+        """End the sessions on ``dbname`` that are in a transaction (all of them with
+        ``idle_too``), except the backends in ``keep``; how many there were."""
+        if self._admin is None or self._admin.closed:
+            self._admin = self._connect("postgres")
+        params = {"db": dbname, "keep": keep, "all": idle_too}
+        pids = [pid for (pid,) in self._admin.execute(LEFT_IN_TRANSACTION, params)]
+        for pid in pids:
+            self._admin.execute("SELECT pg_terminate_backend(%s, 10000)", [pid])
+        return len(pids)
+
     def stop(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # "fast" shutdown: disconnect clients
             try:
@@ -306,6 +344,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
         items[:] = keep
+
+
+_leaks: list[tuple[str, int]] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Before the test's fixtures are torn down: end what it left inside a transaction (after
+    the last test, every other session, so that the test database can be dropped)."""
+    if _server is None or not uses_database(item):
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not connection.settings_dict["NAME"]:
+        return
+    keep = [connection.connection.info.backend_pid] if connection.connection is not None else []
+    ended = _server.terminate_sessions(
+        connection.settings_dict["NAME"], keep, idle_too=nextitem is None
+    )
+    if ended and nextitem is not None:
+        _leaks.append((item.nodeid, ended))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for nodeid, count in _leaks:
+        terminalreporter.write_line(
+            f"postgres_server: {nodeid} left {count} session(s) in a transaction (terminated)"
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection, connections, transaction
 from rq import Queue
@@ -22,6 +23,7 @@ from webhooks_app.queueing import JobSpec, get_queue, job_spec, relay_outbox
 from webhooks_app.receiver import Receiver
 from webhooks_app.serialization import serialize_for_event
 
+from . import postgres_server
 from .conftest import drain, queued_deliveries
 from .redis_server import get_server
 
@@ -184,3 +186,23 @@ def test_a_job_relayed_from_the_outbox_sends_the_payload_keys_in_their_order(
         "snapshots",
     ]
     assert list(body["data"]) == list(serialize_for_event(site))
+
+
+@pytest.mark.postgres
+def test_a_session_a_test_left_in_a_transaction_is_ended_so_the_flush_cannot_hang() -> None:
+    server = postgres_server.get_server()
+    if server is None:
+        pytest.skip("the harness of the PostgreSQL run (tests.postgres_server)")
+    s = connection.settings_dict
+    leaked = psycopg.connect(
+        host=s["HOST"], port=s["PORT"], user=s["USER"], password=s["PASSWORD"], dbname=s["NAME"]
+    )
+    # As a worker or thread stuck mid-transaction would: pytest-django's TRUNCATE would wait.
+    leaked.execute(f"LOCK TABLE {OutboxEntry._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+    connection.ensure_connection()
+    keep = [connection.connection.info.backend_pid]
+    assert server.terminate_sessions(s["NAME"], keep, idle_too=False) == 1
+    assert OutboxEntry.objects.count() == 0  # no longer blocked
+    with pytest.raises(psycopg.OperationalError):
+        leaked.execute("SELECT 1")
+    leaked.close()

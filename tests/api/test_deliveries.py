@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 import pytest
@@ -109,6 +110,7 @@ def test_filters_by_state_webhook_rule_object_event_and_time(
         ({"state": "lost"}, "state"),
         ({"event_id": "not-a-uuid"}, "event_id"),
         ({"created_after": "yesterday"}, "created_after"),
+        ({"created_before": "0001-01-01T00:00:00+20:20"}, "created_before"),  # before year 1 UTC
         ({"webhook": "-1"}, "webhook"),
         ({"rule": str(2**70)}, "rule"),
         ({"object_type": "site"}, "object_type"),
@@ -120,6 +122,27 @@ def test_an_invalid_filter_value_is_a_400_naming_the_parameter(
     response = api.get(URL, params)
     assert response.status_code == 400
     assert name in response.json()
+
+
+def test_date_filters_take_any_utc_offset_python_accepts(api: APIClient) -> None:
+    # PostgreSQL refuses offsets beyond ±15:59 (a 500 if passed through); they are compared in UTC.
+    delivery = Delivery.objects.create(
+        event_id=uuid.uuid4(), object_type="inventory.site", event_type="object_created", payload={}
+    )
+    far_east = dt_timezone(timedelta(hours=20, minutes=20))
+    before = (delivery.created - timedelta(minutes=1)).astimezone(far_east).isoformat()
+    after = (delivery.created + timedelta(minutes=1)).astimezone(far_east).isoformat()
+    assert "+20:20" in before
+
+    def ids(**params: Any) -> set[str]:
+        response = api.get(URL, params)
+        assert response.status_code == 200, response.content
+        return {item["id"] for item in results(response)}
+
+    assert ids(created_after=before) == {str(delivery.pk)}
+    assert ids(created_after=after) == set()
+    assert ids(created_before=after) == {str(delivery.pk)}
+    assert ids(created_before="2026-01-01T00:00:00-23:59", created_after=after) == set()
 
 
 def test_an_unknown_or_malformed_delivery_id_is_a_404(api: APIClient) -> None:

@@ -6,13 +6,14 @@ form field before any query runs.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
-from django_filters.fields import ModelMultipleChoiceField
+from django_filters.fields import IsoDateTimeField, ModelMultipleChoiceField
 
 from webhooks_app.choices import DeliveryState, EventType, HttpMethod
 from webhooks_app.models import Delivery, EventRule, Webhook
@@ -54,6 +55,30 @@ class StrictBooleanFilter(django_filters.BooleanFilter):  # type: ignore[misc]  
 
 class ObjectTypeFilter(django_filters.CharFilter):  # type: ignore[misc]  # django-filter is untyped
     field_class = ObjectTypeFormField
+
+
+class UtcDateTimeField(IsoDateTimeField):  # type: ignore[misc]  # django-filter is untyped
+    """An ISO 8601 date-time, converted to UTC before it reaches the database.
+
+    Python accepts UTC offsets up to ±24 h but PostgreSQL only up to ±15:59, so
+    ``2026-01-01T00:00:00+20:20`` is compared as ``2025-12-31T03:40:00Z`` on every database; a
+    date-time that has no UTC equivalent (year 1 minus an offset) is invalid.
+    """
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed: datetime | None = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                "Enter a date/time within years 1 to 9999 in UTC.", code="invalid"
+            ) from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):  # type: ignore[misc]  # django-filter is untyped
+    field_class = UtcDateTimeField
 
 
 class IdsFormField(ModelMultipleChoiceField):  # type: ignore[misc]  # django-filter is untyped
@@ -158,8 +183,8 @@ class DeliveryFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # djan
     object_id = django_filters.CharFilter()
     event_id = django_filters.UUIDFilter()
     event_type = django_filters.MultipleChoiceFilter(choices=EventType.choices)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created", lookup_expr="lt")
 
     class Meta:
         model = Delivery

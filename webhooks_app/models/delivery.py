@@ -9,6 +9,7 @@ from django.db import models
 from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
 
 from .event_rule import EventRule
+from .fields import OrderedJSONField
 from .webhook import Webhook
 
 
@@ -34,7 +35,7 @@ class Delivery(models.Model):
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    payload = models.JSONField(help_text="The event context the attempts were rendered from.")
+    payload = OrderedJSONField(help_text="The event context the attempts were rendered from.")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     last_updated = models.DateTimeField(auto_now=True)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.db import models
 
+from .fields import OrderedJSONField
+
 
 class OutboxEntry(models.Model):
-    job = models.JSONField(
+    job = OrderedJSONField(
         help_text="The job's plain-data description (see webhooks_app.queueing)."
     )
     created = models.DateTimeField(auto_now_add=True)
