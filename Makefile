@@ -41,7 +41,7 @@ pytest: install test-deps
 # django_db mark or a db/transactional_db/live_server fixture), so the pure-Python modules do
 # not run twice; -m leaves out the browser tests (the admin's pages: the same queries as the
 # admin tests) and the benchmark; --ignore leaves out the SIGKILL recovery test (two minutes of
-# waiting for RQ's heartbeat to expire; its database side is the scale-out tests'). Everything
+# waiting for a dead worker's heartbeat to expire; its database side is the scale-out tests'). Everything
 # else runs: dispatch, the delivery log, the outbox and relays under concurrency, the scale-out
 # workers, the REST API and its schema fuzzing. Bounded: pytest-timeout's per-test limit
 # (pyproject.toml), and the session stops starting tests after 10 minutes.
