@@ -40,9 +40,9 @@ pytest: install test-deps
 # four minutes. The subset: tests.postgres_server keeps only the tests that use the database (a
 # django_db mark or a db/transactional_db/live_server fixture), so the pure-Python modules do
 # not run twice; -m leaves out the browser tests (the admin's pages: the same queries as the
-# admin tests) and the benchmark; --ignore leaves out the SIGKILL recovery test (two minutes of
-# waiting for a dead worker's heartbeat to expire; its database side is the scale-out tests'). Everything
-# else runs: dispatch, the delivery log, the outbox and relays under concurrency, the scale-out
+# admin tests) and the benchmark; --ignore leaves out the SIGKILL recovery test (a minute of
+# waiting for a dead worker's heartbeat to expire; its database side is the scale-out tests').
+# Everything else runs: dispatch, the delivery log, the outbox and relays under concurrency, the scale-out
 # workers, the REST API and its schema fuzzing. Bounded: pytest-timeout's per-test limit
 # (pyproject.toml), and the session stops starting tests after 10 minutes.
 PG_PYTEST := WEBHOOKS_TEST_POSTGRES=1 $(VENV)/bin/pytest -p tests.postgres_server \
