@@ -155,8 +155,9 @@ class WebhookWorker(SimpleWorker):
 
     @property
     def dequeue_timeout(self) -> int:
-        # Wake up regularly while idle, so heartbeats and housekeeping run on time.
-        wakeup = min(IDLE_WAKEUP, int(conf.WEBHOOKS_RELAY_INTERVAL))
+        # Wake up regularly while idle, so heartbeats and housekeeping run on time; every second
+        # while jobs run, so that a warm shutdown (which waits for them) is not held up here.
+        wakeup = 1 if self._running else min(IDLE_WAKEUP, int(conf.WEBHOOKS_RELAY_INTERVAL))
         return max(1, min(int(super().dequeue_timeout), wakeup))
 
     def get_heartbeat_ttl(self, job: Job) -> int:
