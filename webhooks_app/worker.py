@@ -157,7 +157,11 @@ class WebhookWorker(SimpleWorker):
     def dequeue_timeout(self) -> int:
         # Wake up regularly while idle, so heartbeats and housekeeping run on time; every second
         # while jobs run, so that a warm shutdown (which waits for them) is not held up here.
-        wakeup = 1 if self._running else min(IDLE_WAKEUP, int(conf.WEBHOOKS_RELAY_INTERVAL))
+        wakeup = (
+            1
+            if getattr(self, "_running", None)
+            else min(IDLE_WAKEUP, int(conf.WEBHOOKS_RELAY_INTERVAL))
+        )
         return max(1, min(int(super().dequeue_timeout), wakeup))
 
     def get_heartbeat_ttl(self, job: Job) -> int:
