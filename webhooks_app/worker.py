@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -32,6 +31,7 @@ from rq.utils import now as utcnow
 from rq.worker import WorkerStatus
 
 from .conf import conf
+from .jobthreads import JobThreads
 from .queueing import JOB_FUNC
 
 __all__ = ["RECOVERY_BOUND", "WebhookWorker", "run_housekeeping"]
@@ -123,11 +123,12 @@ class WebhookWorker(SimpleWorker):
         self._per_thread = _PerThread()
         kwargs.setdefault("maintenance_interval", REGISTRY_CLEAN_INTERVAL)
         super().__init__(*args, **kwargs)
+        self.log_result_lifespan = False  # one line less per job: the delivery log has the outcome
         self.concurrency = max(1, int(conf.WEBHOOKS_WORKER_CONCURRENCY))
         if self.concurrency > 1:
             # Signals (RQ's default job timeout) only reach the main thread.
             self.death_penalty_class = TimerDeathPenalty
-        self._pool: ThreadPoolExecutor | None = None
+        self._threads: JobThreads | None = None
         self._running: dict[str, _Running] = {}
         self._turns: dict[tuple[Any, ...], deque[str]] = {}
         self._changed = threading.Condition(threading.RLock())
@@ -186,7 +187,7 @@ class WebhookWorker(SimpleWorker):
             result = super().heartbeat()
         else:
             return None
-        if threading.current_thread() is threading.main_thread() or self._pool is None:
+        if threading.current_thread() is threading.main_thread() or self._threads is None:
             self._keep_jobs_alive(now)
             self._housekeeping(now)
         return result
@@ -249,15 +250,14 @@ class WebhookWorker(SimpleWorker):
         if self._stop_requested:
             self._give_back(job, queue)
             return None
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="webhook-job")
+        if self._threads is None:
+            self._threads = JobThreads(self.concurrency, "webhook-job")
         running = _Running(job, _objects_of(job))
         with self._changed:
             self._running[job.id] = running
             for key in running.objects:  # jobs about an object take turns in queue order
                 self._turns.setdefault(key, deque()).append(job.id)
-        future = self._pool.submit(self._run_in_thread, running, queue)
-        future.add_done_callback(partial(self._finished, running))
+        self._threads.submit(partial(self._run_in_thread, running, queue))
         return None
 
     def _give_back(self, job: Job, queue: Queue) -> None:
@@ -274,9 +274,12 @@ class WebhookWorker(SimpleWorker):
             running.execution = self.prepare_execution(job)
             self._wait_for_turn(running)
             self.perform_job(job, queue)
+        except Exception:
+            logger.exception("Job %s crashed in its thread", job.id)
         finally:
             self.execution = None
             _close_broken_connection()
+            self._finished(running)
 
     def _wait_for_turn(self, running: _Running) -> None:
         """Until the jobs about the same objects queued before this one have finished, so that
@@ -285,7 +288,7 @@ class WebhookWorker(SimpleWorker):
             while any(self._turns[key][0] != running.job.id for key in running.objects):
                 self._changed.wait(timeout=1.0)
 
-    def _finished(self, running: _Running, future: Future[None]) -> None:
+    def _finished(self, running: _Running) -> None:
         with self._changed:
             self._running.pop(running.job.id, None)
             for key in running.objects:
@@ -294,15 +297,12 @@ class WebhookWorker(SimpleWorker):
                 if not turns:
                     del self._turns[key]
             self._changed.notify_all()
-        exc = future.exception()
-        if exc is not None:
-            logger.error("Job %s crashed in its thread", running.job.id, exc_info=exc)
 
     def wait_for_running_jobs(self) -> None:
         """Block until every job started by this worker has finished."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        if self._threads is not None:
+            self._threads.shutdown()
+            self._threads = None
 
     def teardown(self) -> None:
         # A warm shutdown (SIGTERM, --max-jobs, the end of --burst) lets running jobs finish.
