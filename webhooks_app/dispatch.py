@@ -23,7 +23,7 @@ from .events import Event
 from .models import EventRule
 from .queueing import JobSpec, enqueue_jobs, job_spec
 from .serialization import serialize_for_event, to_json_data
-from .snapshots import capture_values, current_m2m, m2m_field_names, snapshot
+from .snapshots import capture_values, current_m2m, m2m_field_names, m2m_fields, snapshot
 
 __all__ = ["build_context", "dispatch_events", "matching_rules"]
 
@@ -79,15 +79,32 @@ def build_context(
 
 
 def _prefetch(events: list[Event]) -> None:
-    """Load the many-to-many relations of all live objects in one query per model and relation."""
+    """Load the many-to-many relations of all live objects in one query per model and relation;
+    objects whose relations are known to be empty get empty caches instead of a query."""
     by_model: dict[type[models.Model], list[models.Model]] = defaultdict(list)
     for event in events:
-        if not event.is_delete:
+        if event.is_delete:
+            continue
+        if event.m2m_empty:
+            _cache_empty_m2m(event.instance)
+        else:
             by_model[event.model].append(event.instance)
     for model, instances in by_model.items():
         names = m2m_field_names(model)
         if names:
             prefetch_related_objects(instances, *names)
+
+
+def _cache_empty_m2m(instance: models.Model) -> None:
+    """What ``prefetch_related_objects`` would leave for relations without rows."""
+    cache: dict[str, Any] = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    for field in m2m_fields(type(instance)):
+        if field.name not in cache:
+            related = field.related_model
+            assert not isinstance(related, str)  # resolved once the app registry is ready
+            empty = related._base_manager.none()
+            empty._result_cache = []
+            cache[field.name] = empty
 
 
 def _deliveries_for(event: Event, rules: list[EventRule]) -> list[dict[str, Any]]:

@@ -78,7 +78,11 @@ def record_save(
     event_type = (
         EventType.OBJECT_CREATED if created or pre_values is None else EventType.OBJECT_UPDATED
     )
-    record_event(Event(_key(instance), instance, event_type, pre_values), using)
+    # save() writes no many-to-many rows, so a created object starts with none.
+    event = Event(
+        _key(instance), instance, event_type, pre_values, m2m_empty=created, writes_m2m=False
+    )
+    record_event(event, using)
     instance.__dict__[LOADED] = capture_values(instance)
 
 

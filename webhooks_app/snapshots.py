@@ -13,7 +13,14 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-__all__ = ["capture_values", "current_m2m", "m2m_field_names", "m2m_values", "snapshot"]
+__all__ = [
+    "capture_values",
+    "current_m2m",
+    "m2m_field_names",
+    "m2m_fields",
+    "m2m_values",
+    "snapshot",
+]
 
 EXCLUDED_FIELDS = frozenset({"last_updated"})
 _encoder = DjangoJSONEncoder()
@@ -24,7 +31,7 @@ def _snapshot_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     return [f for f in opts.concrete_fields if not f.primary_key and f.name not in EXCLUDED_FIELDS]
 
 
-def _m2m_fields(model: type[models.Model]) -> list[models.ManyToManyField[Any, Any]]:
+def m2m_fields(model: type[models.Model]) -> list[models.ManyToManyField[Any, Any]]:
     return list(model._meta.many_to_many)
 
 
@@ -61,14 +68,14 @@ def snapshot(
     result: dict[str, Any] = {}
     for field in _snapshot_fields(model):
         result[field.name] = _encode(values.get(field.attname))
-    for m2m_field in _m2m_fields(model):
+    for m2m_field in m2m_fields(model):
         result[m2m_field.name] = list(m2m.get(m2m_field.name, ()))
     return result
 
 
 def current_m2m(instance: models.Model) -> dict[str, list[Any]]:
-    return {f.name: m2m_values(instance, f) for f in _m2m_fields(type(instance))}
+    return {f.name: m2m_values(instance, f) for f in m2m_fields(type(instance))}
 
 
 def m2m_field_names(model: type[models.Model]) -> list[str]:
-    return [f.name for f in _m2m_fields(model)]
+    return [f.name for f in m2m_fields(model)]
