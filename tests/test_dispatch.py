@@ -10,10 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from rq import Queue
 
 from demo.inventory.models import Site, Tag
+from webhooks_app.choices import DeliveryState
 from webhooks_app.events import emit_events
-from webhooks_app.models import EventRule
+from webhooks_app.models import Delivery, EventRule
+from webhooks_app.receiver import Receiver
 
-from .conftest import queued_deliveries
+from .conftest import drain, make_rule, make_webhook, queued_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,3 +61,32 @@ def test_relations_written_past_the_signals_are_sent_once_recorded(
     [context] = contexts(queue)
     assert context["event"] == "created"
     assert [t["name"] for t in context["data"]["tags"]] == ["Red"]
+
+
+def test_deliveries_to_several_webhooks_share_one_job_and_each_arrives(
+    queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
+    other = make_webhook(f"{receiver.url}other", name="Other", secret="s3cret")
+    make_rule(other, name="Sites too")
+    with transaction.atomic():
+        Site.objects.create(name="A", slug="a")
+        Site.objects.create(name="B", slug="b")
+    [job] = queue.get_jobs()
+    deliveries = job.args[0]
+    assert [(d["webhook_id"], d["context"]["data"]["name"]) for d in deliveries] == [
+        (site_rule.webhook_id, "A"),
+        (other.pk, "A"),
+        (site_rule.webhook_id, "B"),
+        (other.pk, "B"),
+    ]
+    assert job.description.startswith("2 webhooks: ")
+    drain(queue)
+    received = receiver.wait_for(4)
+    assert sorted((r.path, r.json()["data"]["name"]) for r in received) == [
+        ("/", "A"),
+        ("/", "B"),
+        ("/other", "A"),
+        ("/other", "B"),
+    ]
+    assert all(r.signature_valid for r in received)
+    assert Delivery.objects.filter(state=DeliveryState.SUCCEEDED).count() == 4

@@ -1,8 +1,9 @@
 """From committed events to delivery jobs: match rules, build payloads, group into jobs.
 
 Rules are read once per dispatch. Each event is serialized once, however many rules match;
-conditions see the event's ``data`` and ``snapshots``. Deliveries to the same webhook are
-grouped into jobs of up to ``WEBHOOKS_BATCH_SIZE``, in the order the changes were made.
+conditions see the event's ``data`` and ``snapshots``. The deliveries of one dispatch, to
+whichever webhooks, are grouped into jobs of up to ``WEBHOOKS_BATCH_SIZE``, in the order the
+changes were made (the job sends them concurrently and handles each one's outcome apart).
 """
 
 from __future__ import annotations
@@ -142,24 +143,17 @@ def build_jobs(events: list[Event]) -> list[JobSpec]:
     if not rules_by_ct:
         return []
     _prefetch(events)
-    per_webhook: dict[int, list[dict[str, Any]]] = {}
+    deliveries: list[dict[str, Any]] = []
     for event in events:
         rules = rules_by_ct.get(content_types[event.model].pk, [])
         if not rules:
             continue
         try:
-            deliveries = _deliveries_for(event, rules)
+            deliveries.extend(_deliveries_for(event, rules))
         except Exception:
             logger.exception("Could not build the webhook payload for %s; event skipped", event.key)
-            continue
-        for delivery in deliveries:
-            per_webhook.setdefault(delivery["webhook_id"], []).append(delivery)
     size = max(1, conf.WEBHOOKS_BATCH_SIZE)
-    jobs = []
-    for deliveries in per_webhook.values():
-        for start in range(0, len(deliveries), size):
-            jobs.append(job_spec(deliveries[start : start + size]))
-    return jobs
+    return [job_spec(deliveries[start : start + size]) for start in range(0, len(deliveries), size)]
 
 
 def dispatch_events(events: list[Event]) -> None:
