@@ -1,6 +1,6 @@
 """From committed events to delivery jobs: match rules, build payloads, group into jobs.
 
-Rules are read once per dispatch. Each event is serialized once, however many rules match;
+Rules are read once per dispatch (from the process's cache while their version holds). Each event is serialized once, however many rules match;
 conditions see the event's ``data`` and ``snapshots``. The deliveries of one dispatch, to
 whichever webhooks, are grouped into jobs of up to ``WEBHOOKS_BATCH_SIZE``, in the order the
 changes were made (the job sends them concurrently and handles each one's outcome apart).
@@ -23,6 +23,7 @@ from .conf import conf
 from .events import Event
 from .models import EventRule
 from .queueing import JobSpec, enqueue_jobs, job_spec
+from .rule_cache import enabled_rules
 from .serialization import serialize_for_event, to_json_data
 from .snapshots import capture_values, current_m2m, m2m_field_names, m2m_fields, snapshot
 
@@ -32,17 +33,10 @@ logger = logging.getLogger(__name__)
 
 
 def matching_rules(content_type_ids: Iterable[int]) -> dict[int, list[EventRule]]:
-    """Enabled rules per content type id, by name, with their webhook (one query)."""
-    through = EventRule.object_types.through
-    rows = (
-        through.objects.filter(contenttype_id__in=set(content_type_ids), eventrule__enabled=True)
-        .select_related("eventrule__webhook")
-        .order_by("eventrule__name")
-    )
-    result: dict[int, list[EventRule]] = defaultdict(list)
-    for row in rows:
-        result[row.contenttype_id].append(row.eventrule)
-    return result
+    """Enabled rules per content type id, by name, with their webhook (cached per process
+    and checked against the rules' version: one primary-key lookup)."""
+    rules = enabled_rules()
+    return {ct: rules[ct] for ct in set(content_type_ids) if ct in rules}
 
 
 def _snapshots(event: Event) -> dict[str, Any]:
