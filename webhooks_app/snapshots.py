@@ -47,7 +47,9 @@ def capture_values(instance: models.Model) -> dict[str, Any]:
 
 def m2m_values(instance: models.Model, field: models.ManyToManyField[Any, Any]) -> list[Any]:
     """A many-to-many relation as a snapshot holds it: sorted tag names or related ids."""
-    related = getattr(instance, field.name).all()  # honours a prefetch cache
+    cached = instance.__dict__.get("_prefetched_objects_cache", {}).get(field.name)
+    # A prefetched relation is read as is (building its related manager costs more than that).
+    related = cached if cached is not None else getattr(instance, field.name).all()
     if field.name == "tags":
         return sorted(str(getattr(obj, "name", obj)) for obj in related)
     return [obj.pk for obj in related]
