@@ -24,7 +24,7 @@ from .events import Event
 from .models import EventRule
 from .queueing import JobSpec, enqueue_jobs, job_spec
 from .rule_cache import enabled_rules
-from .serialization import serialize_for_event, to_json_data
+from .serialization import represent, to_json_data
 from .snapshots import capture_values, current_m2m, m2m_field_names, m2m_fields, snapshot
 
 __all__ = ["build_context", "dispatch_events", "matching_rules"]
@@ -106,8 +106,10 @@ def _deliveries_for(event: Event, rules: list[EventRule]) -> list[dict[str, Any]
     rules = [rule for rule in rules if event.event_type in (rule.event_types or ())]
     if not rules:
         return []
-    data = event.data if event.data is not None else serialize_for_event(event.instance)
-    snapshots = to_json_data(_snapshots(event))
+    if event.data is None:  # one JSON round trip for both
+        data, snapshots = to_json_data((represent(event.instance), _snapshots(event)))
+    else:
+        data, snapshots = event.data, to_json_data(_snapshots(event))
     condition_data = {**data, "snapshots": snapshots}
     deliveries = []
     for rule in rules:

@@ -8,6 +8,7 @@ Django's JSON encoder writes them (datetimes at millisecond precision with ``Z``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -26,9 +27,13 @@ EXCLUDED_FIELDS = frozenset({"last_updated"})
 _encoder = DjangoJSONEncoder()
 
 
-def _snapshot_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
-    opts = model._meta
-    return [f for f in opts.concrete_fields if not f.primary_key and f.name not in EXCLUDED_FIELDS]
+@cache
+def _snapshot_names(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
+    """(name, attname) of the fields a snapshot holds; fixed once the models are loaded."""
+    fields = model._meta.concrete_fields
+    return tuple(
+        (f.name, f.attname) for f in fields if not f.primary_key and f.name not in EXCLUDED_FIELDS
+    )
 
 
 def m2m_fields(model: type[models.Model]) -> list[models.ManyToManyField[Any, Any]]:
@@ -55,6 +60,9 @@ def m2m_values(instance: models.Model, field: models.ManyToManyField[Any, Any]) 
     return [obj.pk for obj in related]
 
 
+_NATIVE = frozenset({str, int, float, bool, type(None), list, dict})
+
+
 def _encode(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool, list, dict)):
         return value
@@ -68,8 +76,9 @@ def snapshot(
 ) -> dict[str, Any]:
     """Build a snapshot from raw field values (by attname) and m2m values (by field name)."""
     result: dict[str, Any] = {}
-    for field in _snapshot_fields(model):
-        result[field.name] = _encode(values.get(field.attname))
+    for name, attname in _snapshot_names(model):
+        value = values.get(attname)
+        result[name] = value if type(value) in _NATIVE else _encode(value)
     for m2m_field in m2m_fields(model):
         result[m2m_field.name] = list(m2m.get(m2m_field.name, ()))
     return result
