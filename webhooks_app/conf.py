@@ -86,7 +86,7 @@ class Settings:
 
     @property
     def WEBHOOKS_BATCH_SIZE(self) -> int:
-        """Deliveries to one webhook from one transaction carried by one job (1 = a job each)."""
+        """Deliveries from one transaction, to any webhooks, carried by one job (1 = a job each)."""
         return self._get("WEBHOOKS_BATCH_SIZE", 100)  # type: ignore[no-any-return]
 
     @property

@@ -1,8 +1,9 @@
 """From committed events to delivery jobs: match rules, build payloads, group into jobs.
 
-Rules are read once per dispatch. Each event is serialized once, however many rules match;
-conditions see the event's ``data`` and ``snapshots``. Deliveries to the same webhook are
-grouped into jobs of up to ``WEBHOOKS_BATCH_SIZE``, in the order the changes were made.
+Rules are read once per dispatch (from the process's cache while their version holds). Each event is serialized once, however many rules match;
+conditions see the event's ``data`` and ``snapshots``. The deliveries of one dispatch, to
+whichever webhooks, are grouped into jobs of up to ``WEBHOOKS_BATCH_SIZE``, in the order the
+changes were made (the job sends them concurrently and handles each one's outcome apart).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from .conf import conf
 from .events import Event
 from .models import EventRule
 from .queueing import JobSpec, enqueue_jobs, job_spec
-from .serialization import serialize_for_event, to_json_data
-from .snapshots import capture_values, current_m2m, m2m_field_names, snapshot
+from .rule_cache import enabled_rules
+from .serialization import represent, to_json_data
+from .snapshots import capture_values, current_m2m, m2m_field_names, m2m_fields, snapshot
 
 __all__ = ["build_context", "dispatch_events", "matching_rules"]
 
@@ -31,17 +33,10 @@ logger = logging.getLogger(__name__)
 
 
 def matching_rules(content_type_ids: Iterable[int]) -> dict[int, list[EventRule]]:
-    """Enabled rules per content type id, by name, with their webhook (one query)."""
-    through = EventRule.object_types.through
-    rows = (
-        through.objects.filter(contenttype_id__in=set(content_type_ids), eventrule__enabled=True)
-        .select_related("eventrule__webhook")
-        .order_by("eventrule__name")
-    )
-    result: dict[int, list[EventRule]] = defaultdict(list)
-    for row in rows:
-        result[row.contenttype_id].append(row.eventrule)
-    return result
+    """Enabled rules per content type id, by name, with their webhook (cached per process
+    and checked against the rules' version: one primary-key lookup)."""
+    rules = enabled_rules()
+    return {ct: rules[ct] for ct in set(content_type_ids) if ct in rules}
 
 
 def _snapshots(event: Event) -> dict[str, Any]:
@@ -79,10 +74,15 @@ def build_context(
 
 
 def _prefetch(events: list[Event]) -> None:
-    """Load the many-to-many relations of all live objects in one query per model and relation."""
+    """Load the many-to-many relations of all live objects in one query per model and relation;
+    objects whose relations are known to be empty get empty caches instead of a query."""
     by_model: dict[type[models.Model], list[models.Model]] = defaultdict(list)
     for event in events:
-        if not event.is_delete:
+        if event.is_delete:
+            continue
+        if event.m2m_empty:
+            _cache_empty_m2m(event.instance)
+        else:
             by_model[event.model].append(event.instance)
     for model, instances in by_model.items():
         names = m2m_field_names(model)
@@ -90,12 +90,26 @@ def _prefetch(events: list[Event]) -> None:
             prefetch_related_objects(instances, *names)
 
 
+def _cache_empty_m2m(instance: models.Model) -> None:
+    """What ``prefetch_related_objects`` would leave for relations without rows."""
+    cache: dict[str, Any] = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    for field in m2m_fields(type(instance)):
+        if field.name not in cache:
+            related = field.related_model
+            assert not isinstance(related, str)  # resolved once the app registry is ready
+            empty = related._base_manager.none()
+            empty._result_cache = []
+            cache[field.name] = empty
+
+
 def _deliveries_for(event: Event, rules: list[EventRule]) -> list[dict[str, Any]]:
     rules = [rule for rule in rules if event.event_type in (rule.event_types or ())]
     if not rules:
         return []
-    data = event.data if event.data is not None else serialize_for_event(event.instance)
-    snapshots = to_json_data(_snapshots(event))
+    if event.data is None:  # one JSON round trip for both
+        data, snapshots = to_json_data((represent(event.instance), _snapshots(event)))
+    else:
+        data, snapshots = event.data, to_json_data(_snapshots(event))
     condition_data = {**data, "snapshots": snapshots}
     deliveries = []
     for rule in rules:
@@ -125,24 +139,17 @@ def build_jobs(events: list[Event]) -> list[JobSpec]:
     if not rules_by_ct:
         return []
     _prefetch(events)
-    per_webhook: dict[int, list[dict[str, Any]]] = {}
+    deliveries: list[dict[str, Any]] = []
     for event in events:
         rules = rules_by_ct.get(content_types[event.model].pk, [])
         if not rules:
             continue
         try:
-            deliveries = _deliveries_for(event, rules)
+            deliveries.extend(_deliveries_for(event, rules))
         except Exception:
             logger.exception("Could not build the webhook payload for %s; event skipped", event.key)
-            continue
-        for delivery in deliveries:
-            per_webhook.setdefault(delivery["webhook_id"], []).append(delivery)
     size = max(1, conf.WEBHOOKS_BATCH_SIZE)
-    jobs = []
-    for deliveries in per_webhook.values():
-        for start in range(0, len(deliveries), size):
-            jobs.append(job_spec(deliveries[start : start + size]))
-    return jobs
+    return [job_spec(deliveries[start : start + size]) for start in range(0, len(deliveries), size)]
 
 
 def dispatch_events(events: list[Event]) -> None:

@@ -33,6 +33,10 @@ class Event:
     ``pre_values`` are the stored field values before the first change (None for a create);
     ``pre_m2m`` the many-to-many values captured before they changed (and, for a delete, all of
     them, read while the rows still existed). ``data`` is frozen at delete time.
+
+    ``m2m_empty`` says the object's many-to-many relations are known to be empty: it was
+    created by ``save()`` and no later change of it may have written a relation (such a change
+    has ``writes_m2m``), so dispatch need not read them back.
     """
 
     key: str
@@ -46,6 +50,8 @@ class Event:
     request_id: str | None = None
     request: RequestInfo | None = None
     data: dict[str, Any] | None = None
+    m2m_empty: bool = False
+    writes_m2m: bool = True
 
     @property
     def model(self) -> type[models.Model]:
@@ -70,6 +76,8 @@ class Event:
         the first change's type and prechange are kept, a delete wins, the newest state is sent."""
         for name, values in later.pre_m2m.items():
             self.pre_m2m.setdefault(name, values)
+        if later.writes_m2m:
+            self.m2m_empty = False
         if self.is_delete:
             return
         self.instance = later.instance

@@ -74,9 +74,12 @@ def job_timeout(count: int) -> int:
 
 
 def describe(spec: JobSpec) -> str:
-    first = spec["deliveries"][0]
-    more = len(spec["deliveries"]) - 1
-    text = f"webhook {first['webhook_id']}: {first['event_type']} {first['object_type']}:{first['object_id']}"
+    deliveries = spec["deliveries"]
+    first = deliveries[0]
+    webhooks = len({d["webhook_id"] for d in deliveries})
+    who = f"webhook {first['webhook_id']}" if webhooks == 1 else f"{webhooks} webhooks"
+    more = len(deliveries) - 1
+    text = f"{who}: {first['event_type']} {first['object_type']}:{first['object_id']}"
     return text + (f" (+{more} more)" if more else "")
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "is_registered",
     "model_label",
     "registered_models",
+    "represent",
     "serialize_for_event",
     "to_json_data",
 ]
@@ -78,10 +79,14 @@ def _serializer_for(label: str) -> serializers.BaseSerializer[Any]:
     return serializer_class(context={"request": None})  # type: ignore[no-any-return]
 
 
+def represent(instance: models.Model) -> Any:
+    """The object's REST representation (relative URLs, no request), not yet plain JSON data."""
+    return _serializer_for(model_label(instance)).to_representation(instance)
+
+
 def serialize_for_event(instance: models.Model) -> dict[str, Any]:
     """The object's REST representation as plain JSON data (relative URLs, no request)."""
-    serializer = _serializer_for(model_label(instance))
-    data: dict[str, Any] = to_json_data(serializer.to_representation(instance))
+    data: dict[str, Any] = to_json_data(represent(instance))
     return data
 
 

@@ -1,6 +1,7 @@
 """Model signal receivers: glue from Django's signals to :mod:`webhooks_app.events`.
 
-Only models named in ``WEBHOOKS_MODELS`` are looked at. ``post_init`` remembers the stored
+Changes to event rules and webhooks give the cached rules a new version (see
+:mod:`webhooks_app.rule_cache`). Otherwise only models named in ``WEBHOOKS_MODELS`` are looked at. ``post_init`` remembers the stored
 values of loaded objects, so an update's prechange is right even when the instance was changed
 in memory before ``save()``; ``pre_delete`` serializes the object while its row still exists.
 """
@@ -10,11 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete, pre_save
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_init,
+    post_save,
+    pre_delete,
+    pre_save,
+)
 from django.dispatch import receiver
 
 from .choices import EventType
 from .events import Event, pending_event, record_event
+from .models import EventRule, Webhook
+from .rule_cache import rules_changed
 from .serialization import is_registered, model_label, serialize_for_event
 from .snapshots import capture_values, current_m2m, m2m_values
 
@@ -78,7 +88,11 @@ def record_save(
     event_type = (
         EventType.OBJECT_CREATED if created or pre_values is None else EventType.OBJECT_UPDATED
     )
-    record_event(Event(_key(instance), instance, event_type, pre_values), using)
+    # save() writes no many-to-many rows, so a created object starts with none.
+    event = Event(
+        _key(instance), instance, event_type, pre_values, m2m_empty=created, writes_m2m=False
+    )
+    record_event(event, using)
     instance.__dict__[LOADED] = capture_values(instance)
 
 
@@ -187,3 +201,19 @@ def record_delete(
         data=serialize_for_event(instance),
     )
     record_event(event, using)
+
+
+@receiver(post_save, sender=EventRule)
+@receiver(post_delete, sender=EventRule)
+@receiver(post_save, sender=Webhook)
+@receiver(post_delete, sender=Webhook)
+def bump_rules_version(sender: type[models.Model], using: str = "default", **kwargs: Any) -> None:
+    rules_changed(using)
+
+
+@receiver(m2m_changed, sender=EventRule.object_types.through)
+def bump_rules_version_for_object_types(
+    sender: type[models.Model], action: str, using: str = "default", **kwargs: Any
+) -> None:
+    if action.startswith("post_"):
+        rules_changed(using)

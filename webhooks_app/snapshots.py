@@ -8,23 +8,35 @@ Django's JSON encoder writes them (datetimes at millisecond precision with ``Z``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-__all__ = ["capture_values", "current_m2m", "m2m_field_names", "m2m_values", "snapshot"]
+__all__ = [
+    "capture_values",
+    "current_m2m",
+    "m2m_field_names",
+    "m2m_fields",
+    "m2m_values",
+    "snapshot",
+]
 
 EXCLUDED_FIELDS = frozenset({"last_updated"})
 _encoder = DjangoJSONEncoder()
 
 
-def _snapshot_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
-    opts = model._meta
-    return [f for f in opts.concrete_fields if not f.primary_key and f.name not in EXCLUDED_FIELDS]
+@cache
+def _snapshot_names(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
+    """(name, attname) of the fields a snapshot holds; fixed once the models are loaded."""
+    fields = model._meta.concrete_fields
+    return tuple(
+        (f.name, f.attname) for f in fields if not f.primary_key and f.name not in EXCLUDED_FIELDS
+    )
 
 
-def _m2m_fields(model: type[models.Model]) -> list[models.ManyToManyField[Any, Any]]:
+def m2m_fields(model: type[models.Model]) -> list[models.ManyToManyField[Any, Any]]:
     return list(model._meta.many_to_many)
 
 
@@ -40,10 +52,15 @@ def capture_values(instance: models.Model) -> dict[str, Any]:
 
 def m2m_values(instance: models.Model, field: models.ManyToManyField[Any, Any]) -> list[Any]:
     """A many-to-many relation as a snapshot holds it: sorted tag names or related ids."""
-    related = getattr(instance, field.name).all()  # honours a prefetch cache
+    cached = instance.__dict__.get("_prefetched_objects_cache", {}).get(field.name)
+    # A prefetched relation is read as is (building its related manager costs more than that).
+    related = cached if cached is not None else getattr(instance, field.name).all()
     if field.name == "tags":
         return sorted(str(getattr(obj, "name", obj)) for obj in related)
     return [obj.pk for obj in related]
+
+
+_NATIVE = frozenset({str, int, float, bool, type(None), list, dict})
 
 
 def _encode(value: Any) -> Any:
@@ -59,16 +76,17 @@ def snapshot(
 ) -> dict[str, Any]:
     """Build a snapshot from raw field values (by attname) and m2m values (by field name)."""
     result: dict[str, Any] = {}
-    for field in _snapshot_fields(model):
-        result[field.name] = _encode(values.get(field.attname))
-    for m2m_field in _m2m_fields(model):
+    for name, attname in _snapshot_names(model):
+        value = values.get(attname)
+        result[name] = value if type(value) in _NATIVE else _encode(value)
+    for m2m_field in m2m_fields(model):
         result[m2m_field.name] = list(m2m.get(m2m_field.name, ()))
     return result
 
 
 def current_m2m(instance: models.Model) -> dict[str, list[Any]]:
-    return {f.name: m2m_values(instance, f) for f in _m2m_fields(type(instance))}
+    return {f.name: m2m_values(instance, f) for f in m2m_fields(type(instance))}
 
 
 def m2m_field_names(model: type[models.Model]) -> list[str]:
-    return [f.name for f in _m2m_fields(model)]
+    return [f.name for f in m2m_fields(model)]

@@ -22,6 +22,7 @@ __all__ = ["bulk_dispatch", "request_path"]
 
 RULE_COUNTS = (0, 1, 10)
 MIN_ADDED_MS = 0.1  # floor of the 1-rule cost when comparing the 10-rule cost with it
+BLOCKS = 10  # scenario 1: blocks per rule count and run
 
 
 def _check(response: requests.Response, expected: int) -> None:
@@ -65,23 +66,32 @@ def request_path(bench: Bench) -> ScenarioResult:
     )
     sizes = bench.sizes
     bench.fresh()
+    blocks = max(1, min(BLOCKS, sizes.creates))
     with bench.receiver() as receiver, bench.api() as session:
         for run in range(sizes.runs):
-            medians: dict[int, float] = {}
-            order = RULE_COUNTS if run % 2 == 0 else tuple(reversed(RULE_COUNTS))
-            for rules in order:
-                bench.load.configure(receiver.url, rules)
-                prefix = bench.prefix(f"r{rules}-")
-                _timed_creates(bench, session, prefix + "w", sizes.warmup)
-                times, probes = _timed_creates(bench, session, prefix, sizes.creates)
-                medians[rules] = statistics.median(times)
-                if rules == 1:
-                    result.add("queries_one", statistics.median(probes["queries"]))
-                    result.add("roundtrips_one", statistics.median(probes["roundtrips"]))
-                elif rules == 0 and run == 0:
-                    result.notes.append(
-                        f"{statistics.median(probes['queries']):g} DB queries per create with no rules"
-                    )
+            times: dict[int, list[float]] = {rules: [] for rules in RULE_COUNTS}
+            probes: dict[int, dict[str, list[int]]] = {rules: {} for rules in RULE_COUNTS}
+            for block in range(blocks):
+                # Arms interleaved in short blocks, in alternating order, so that the machine's
+                # load drifting during a run weighs on every rule count alike.
+                forward = (run * blocks + block) % 2 == 0
+                for rules in RULE_COUNTS if forward else tuple(reversed(RULE_COUNTS)):
+                    bench.load.configure(receiver.url, rules)
+                    prefix = bench.prefix(f"r{rules}-")
+                    warmup = max(1, sizes.warmup // blocks)
+                    _timed_creates(bench, session, prefix + "w", warmup)
+                    count = sizes.creates // blocks + (block < sizes.creates % blocks)
+                    block_times, block_probes = _timed_creates(bench, session, prefix, count)
+                    times[rules].extend(block_times)
+                    for key, values in block_probes.items():
+                        probes[rules].setdefault(key, []).extend(values)
+            medians = {rules: statistics.median(values) for rules, values in times.items()}
+            result.add("queries_one", statistics.median(probes[1]["queries"]))
+            result.add("roundtrips_one", statistics.median(probes[1]["roundtrips"]))
+            if run == 0:
+                result.notes.append(
+                    f"{statistics.median(probes[0]['queries']):g} DB queries per create with no rules"
+                )
             added_one = medians[1] - medians[0]
             added_ten = medians[10] - medians[0]
             result.add("none_ms", medians[0])
@@ -97,8 +107,9 @@ def request_path(bench: Bench) -> ScenarioResult:
             )
             bench.redis.flushdb()
     result.notes.append(
-        f"{sizes.creates} timed creates (after {sizes.warmup} untimed) per rule count and run, "
-        "one keep-alive connection, token auth; no worker running; rule order alternates by run"
+        f"{sizes.creates} timed creates per rule count and run, in {blocks} blocks per rule count "
+        f"interleaved in alternating order (each after {max(1, sizes.warmup // blocks)} untimed), "
+        "one keep-alive connection, token auth; no worker running"
     )
     return result
 
@@ -130,10 +141,11 @@ def bulk_dispatch(bench: Bench) -> ScenarioResult:
         for run in range(sizes.runs):
             per_arm: dict[int, list[float]] = {0: [], 1: []}
             probes: dict[str, list[int]] = {"roundtrips": [], "connects": [], "commands": []}
-            order = (0, 1) if run % 2 == 0 else (1, 0)
-            for rules in order:
-                bench.load.configure(receiver.url, rules)
-                for attempt in range(sizes.patches + 1):
+            for attempt in range(sizes.patches + 1):
+                # Arms interleaved per attempt, in alternating order (see scenario 1).
+                order = (0, 1) if (run + attempt) % 2 == 0 else (1, 0)
+                for rules in order:
+                    bench.load.configure(receiver.url, rules)
                     body = [{"id": pk, "description": f"r{run}-{rules}-{attempt}"} for pk in ids]
                     before = _redis_commands(bench)
                     started = time.perf_counter()
@@ -158,7 +170,8 @@ def bulk_dispatch(bench: Bench) -> ScenarioResult:
             bench.log(f"  run {run + 1}/{sizes.runs}: {none:.3f} s / {one:.3f} s with 0 / 1 rule")
             bench.redis.flushdb()
     result.notes.append(
-        f"{sizes.patches} timed PATCH requests (after 1 untimed) per rule count and run; "
+        f"{sizes.patches} timed PATCH requests (after 1 untimed) per rule count and run, the rule "
+        "counts interleaved; "
         "round trips counted in the web process, commands by Redis (INFO stats); no worker running"
     )
     return result

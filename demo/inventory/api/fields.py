@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
+from django.core.signals import setting_changed
 from django.db.models import Model
-from django.urls import reverse
+from django.dispatch import receiver
+from django.urls import get_script_prefix, get_urlconf, reverse
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
 
@@ -29,6 +31,36 @@ def route_basename(model: type[Model]) -> str:
     return f"{model._meta.app_label}-{model._meta.model_name}"
 
 
+# Stands for an integer primary key in a reversed URL, which is then reused for every object.
+_PK_PLACEHOLDER = 918273645546372819
+
+
+@lru_cache(maxsize=256)
+def _detail_path_parts(name: str, urlconf: Any, script_prefix: str) -> tuple[str, str]:
+    """What comes before and after an integer pk in the detail path (per URLconf and prefix,
+    on which ``reverse`` depends)."""
+    before, placeholder, after = reverse(name, kwargs={"pk": _PK_PLACEHOLDER}).partition(
+        str(_PK_PLACEHOLDER)
+    )
+    assert placeholder, f"{name}: the pk is not in the reversed URL"
+    return before, after
+
+
+@receiver(setting_changed)
+def _clear_paths(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        _detail_path_parts.cache_clear()
+
+
+def detail_path(model: type[Model], pk: Any) -> str:
+    """``reverse(<basename>-detail, pk=pk)``, reversing once per model for integer pks."""
+    name = f"{route_basename(model)}-detail"
+    if type(pk) is not int:
+        return reverse(name, kwargs={"pk": pk})
+    before, after = _detail_path_parts(name, get_urlconf(), get_script_prefix())
+    return f"{before}{pk}{after}"
+
+
 class ApiUrlField(serializers.Field[Model, Any, str, Model]):
     """The object's detail URL; made absolute only when the context holds a request."""
 
@@ -38,7 +70,7 @@ class ApiUrlField(serializers.Field[Model, Any, str, Model]):
         super().__init__(**kwargs)
 
     def to_representation(self, value: Model) -> str:
-        path = reverse(f"{route_basename(type(value))}-detail", kwargs={"pk": value.pk})
+        path = detail_path(type(value), value.pk)
         request = self.context.get("request")
         if request is None:
             return path

@@ -1,16 +1,38 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse, set_script_prefix
 from rest_framework.exceptions import ValidationError
 
-from demo.inventory.api.fields import BriefRelatedField, ValueLabelChoiceField, route_basename
+from demo.inventory.api.fields import (
+    BriefRelatedField,
+    ValueLabelChoiceField,
+    detail_path,
+    route_basename,
+)
 from demo.inventory.api.serializers import BriefDeviceSerializer
-from demo.inventory.models import Device, IPAddress
+from demo.inventory.models import Device, IPAddress, Site
 from tests.inventory.factories import make_device, make_site
 
 
 def test_route_basename_is_app_label_and_model_name() -> None:
     assert route_basename(IPAddress) == "inventory-ipaddress"
+
+
+@pytest.mark.parametrize("pk", [1, 987654321, "a-b"])
+def test_detail_path_is_what_reverse_gives(pk: object) -> None:
+    expected = reverse("inventory-site-detail", kwargs={"pk": pk})
+    assert detail_path(Site, pk) == expected
+
+
+def test_detail_path_follows_the_script_prefix() -> None:
+    assert detail_path(Site, 7) == "/api/inventory/sites/7/"
+    set_script_prefix("/netbox/")
+    try:
+        assert detail_path(Site, 7) == "/netbox/api/inventory/sites/7/"
+    finally:
+        set_script_prefix("/")
+    assert detail_path(Site, 7) == "/api/inventory/sites/7/"
 
 
 def test_choice_reads_value_and_label_and_blank_as_null() -> None:
