@@ -80,3 +80,14 @@ def test_parse_headers_rejects_a_stray_carriage_return() -> None:
 def test_extra_filters_come_from_settings() -> None:
     with override_settings(WEBHOOKS_JINJA2_FILTERS={"shout": "tests.test_templating.shout"}):
         assert render("{{ 'hi' | shout }}", {}) == "HI"
+
+
+def test_a_template_cannot_change_the_payload_it_renders() -> None:
+    # Deliveries of one event share its data in a job: one webhook's template must not be able
+    # to alter what the next one sends.
+    data = {"tags": ["a"], "custom": {}}
+    with pytest.raises(TemplateRenderError):
+        render("{{ data.tags.append('b') }}", {"data": data}, what="body")
+    with pytest.raises(TemplateRenderError):
+        render("{% set _ = data.custom.update(x=1) %}", {"data": data}, what="body")
+    assert data == {"tags": ["a"], "custom": {}}

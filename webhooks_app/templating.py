@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 from jinja2 import BaseLoader, Template, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .exceptions import HeaderError, TemplateRenderError
 
@@ -61,8 +61,10 @@ def _reject_line_breaks(value: Any) -> Any:
 
 
 @lru_cache(maxsize=8)
-def _environment(filter_key: tuple[tuple[str, int], ...], headers: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+def _environment(
+    filter_key: tuple[tuple[str, int], ...], headers: bool
+) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
         loader=BaseLoader(), autoescape=False, finalize=_reject_line_breaks if headers else None
     )
     env.filters.update(_extra_filters())
@@ -72,14 +74,14 @@ def _environment(filter_key: tuple[tuple[str, int], ...], headers: bool) -> Sand
     return env
 
 
-def _env(headers: bool) -> SandboxedEnvironment:
+def _env(headers: bool) -> ImmutableSandboxedEnvironment:
     filters = _extra_filters()
     key = tuple(sorted((name, id(func)) for name, func in filters.items()))
     return _environment(key, headers)
 
 
 @lru_cache(maxsize=512)
-def _compile(env: SandboxedEnvironment, source: str) -> Template:
+def _compile(env: ImmutableSandboxedEnvironment, source: str) -> Template:
     return env.from_string(source)
 
 

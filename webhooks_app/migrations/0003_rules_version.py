@@ -13,7 +13,7 @@ def create_singleton(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('webhooks_app', '0001_initial'),
+        ('webhooks_app', '0002_ordered_json_payloads'),
     ]
 
     operations = [
