@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import django_rq
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.scheduler import RQScheduler
@@ -124,3 +126,13 @@ def _drain_loop(
 
 def failed_jobs(q: Queue) -> list[str]:
     return FailedJobRegistry(queue=q).get_job_ids()
+
+
+def worker_database_url() -> str | None:
+    """The test database as a DATABASE_URL for PostgreSQL (None for SQLite: the workers find
+    the session's file through WEBHOOKS_TEST_DB)."""
+    if connection.vendor != "postgresql":
+        return None
+    s = connection.settings_dict
+    user, password = quote(s["USER"], safe=""), quote(s["PASSWORD"], safe="")
+    return f"postgres://{user}:{password}@{s['HOST']}:{s['PORT']}/{quote(s['NAME'], safe='')}"

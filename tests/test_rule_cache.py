@@ -16,7 +16,7 @@ from demo.inventory.models import Site
 from webhooks_app.models import EventRule, RulesVersion, Webhook
 from webhooks_app.rule_cache import enabled_rules, rules_changed
 
-from .conftest import make_rule, queued_deliveries
+from .conftest import make_rule, queued_deliveries, worker_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,6 +27,8 @@ def in_another_process(code: str) -> None:
     """Run Django code in a separate process on the same test database."""
     script = f"import django; django.setup()\nfrom webhooks_app.models import EventRule\n{code}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    if url := worker_database_url():  # PostgreSQL: the test database, not the configured one
+        env["DATABASE_URL"] = url
     subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, check=True, timeout=60)
 
 

@@ -20,10 +20,9 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from rq import Queue, Worker
 from rq.worker import BaseWorker
 
@@ -32,7 +31,7 @@ from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.models import Delivery, DeliveryAttempt
 from webhooks_app.receiver import ReceivedRequest, Receiver
 
-from .conftest import make_rule, make_webhook
+from .conftest import make_rule, make_webhook, worker_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,16 +46,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"Timed out after {timeout:g}s waiting for {what}")
         time.sleep(0.2)
-
-
-def worker_database_url() -> str | None:
-    """The test database as a DATABASE_URL for PostgreSQL (None for SQLite: the workers find
-    the session's file through WEBHOOKS_TEST_DB)."""
-    if connection.vendor != "postgresql":
-        return None
-    s = connection.settings_dict
-    user, password = quote(s["USER"], safe=""), quote(s["PASSWORD"], safe="")
-    return f"postgres://{user}:{password}@{s['HOST']}:{s['PORT']}/{quote(s['NAME'], safe='')}"
 
 
 class WorkerProcess:
