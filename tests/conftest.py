@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import django_rq
@@ -22,6 +23,9 @@ from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
 
 from .redis_server import get_server
+
+if TYPE_CHECKING:
+    from .worker_processes import WorkerPool
 
 
 @pytest.fixture
@@ -136,3 +140,15 @@ def worker_database_url() -> str | None:
     s = connection.settings_dict
     user, password = quote(s["USER"], safe=""), quote(s["PASSWORD"], safe="")
     return f"postgres://{user}:{password}@{s['HOST']}:{s['PORT']}/{quote(s['NAME'], safe='')}"
+
+
+@pytest.fixture
+def pool(queue: Queue, tmp_path: Path) -> Iterator[WorkerPool]:
+    """Real worker processes on the test queue, all stopped (with their groups) afterwards."""
+    from .worker_processes import WorkerPool
+
+    workers = WorkerPool(queue, tmp_path)
+    try:
+        yield workers
+    finally:
+        workers.stop_all()

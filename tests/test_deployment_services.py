@@ -19,7 +19,7 @@ from rq import Queue
 from .redis_server import free_port
 from .test_deployment import SERVICES, command
 from .test_deployment_settings import PRODUCTION_ENV, SETTINGS_VARIABLES
-from .test_scale_out import WorkerPool
+from .worker_processes import WorkerPool
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -5,8 +5,7 @@ that follows from RQ's settings (see :func:`recovery_bound`; the README states i
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from rq import Queue
@@ -19,7 +18,8 @@ from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
 
 from .conftest import drain, make_rule, make_webhook
-from .test_scale_out import WorkerPool, create_sites, wait_for_deliveries
+from .test_scale_out import create_sites, wait_for_deliveries
+from .worker_processes import WorkerPool
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,15 +48,6 @@ def recovery_bound(queue: Queue, job: Job) -> float:
         + SCHEDULER_INTERVAL
         + SLACK
     )
-
-
-@pytest.fixture
-def pool(queue: Queue, tmp_path: Path) -> Iterator[WorkerPool]:
-    workers = WorkerPool(queue, tmp_path)
-    try:
-        yield workers
-    finally:
-        workers.stop_all()
 
 
 @pytest.mark.timeout(600)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -17,20 +15,11 @@ from webhooks_app.models import Delivery
 from webhooks_app.receiver import Receiver
 
 from .conftest import make_rule, make_webhook
-from .test_scale_out import WorkerPool, wait_until
+from .worker_processes import WorkerPool, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DELAY = 1.5  # every answer of the receiver takes this long
-
-
-@pytest.fixture
-def pool(queue: Queue, tmp_path: Path) -> Iterator[WorkerPool]:
-    workers = WorkerPool(queue, tmp_path)
-    try:
-        yield workers
-    finally:
-        workers.stop_all()
 
 
 @pytest.mark.timeout(120)

@@ -1,0 +1,132 @@
+"""Real worker processes for the tests: ``manage.py rqworker default`` with the session's Redis
+and database (``WEBHOOKS_TEST_DB`` for SQLite, ``DATABASE_URL`` for PostgreSQL) and
+``tests.test_scale_out_settings``, each in its own process group with its output in a file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from rq import Queue, Worker
+from rq.worker import BaseWorker
+
+from .conftest import worker_database_url
+
+__all__ = ["WorkerPool", "WorkerProcess", "wait_until"]
+
+REPO = Path(__file__).resolve().parent.parent
+WORKER_SETTINGS = "tests.test_scale_out_settings"
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.2)
+
+
+class WorkerProcess:
+    """One ``manage.py rqworker default`` process, its output in a log file."""
+
+    def __init__(self, number: int, log_dir: Path, *, with_scheduler: bool) -> None:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": WORKER_SETTINGS, "PYTHONUNBUFFERED": "1"}
+        if url := worker_database_url():
+            env["DATABASE_URL"] = url
+        command = [sys.executable, "manage.py", "rqworker", "default"]
+        if with_scheduler:
+            command.append("--with-scheduler")
+        self.number = number
+        self.with_scheduler = with_scheduler
+        self.log_path = log_dir / f"worker-{number}.log"
+        self._log: IO[bytes] = self.log_path.open("wb")
+        # Its own process group, so that teardown also reaches the scheduler it forks.
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def json_logs(self) -> list[dict[str, Any]]:
+        entries = []
+        for line in self.output().splitlines():
+            if line.startswith("{"):
+                entries.append(json.loads(line))
+        return entries
+
+    def kill(self) -> None:
+        """SIGKILL the worker process alone, as the kernel's OOM killer would."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def terminate(self) -> None:
+        """Ask for a warm shutdown (finish the current job, then exit)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)  # whatever is left of its group
+        self.process.wait()
+        self._log.close()
+
+
+class WorkerPool:
+    def __init__(self, queue: Queue, log_dir: Path) -> None:
+        self.queue = queue
+        self.log_dir = log_dir
+        self.processes: list[WorkerProcess] = []
+
+    def start(self, count: int = 1, *, with_scheduler: bool = False) -> list[WorkerProcess]:
+        started = []
+        for _ in range(count):
+            number = len(self.processes) + 1
+            worker = WorkerProcess(number, self.log_dir, with_scheduler=with_scheduler)
+            self.processes.append(worker)
+            started.append(worker)
+        wait_until(lambda: self._all_registered(started), 60, "the workers to register")
+        return started
+
+    def _all_registered(self, workers: list[WorkerProcess]) -> bool:
+        for worker in workers:
+            if worker.process.poll() is not None:
+                raise AssertionError(f"worker {worker.number} exited:\n{worker.output()[-3000:]}")
+        return all(self.rq_worker(worker) is not None for worker in workers)
+
+    def rq_worker(self, worker: WorkerProcess) -> BaseWorker | None:
+        """RQ's record of the worker (name, state, counters), found by process id."""
+        for found in Worker.all(queue=self.queue):
+            if found.pid == worker.pid:
+                return found
+        return None
+
+    def logs(self) -> str:
+        return "\n".join(f"--- worker {w.number}\n{w.output()[-4000:]}" for w in self.processes)
+
+    def stop_all(self) -> None:
+        for worker in self.processes:
+            worker.terminate()
+        for worker in self.processes:
+            worker.stop()
