@@ -86,3 +86,18 @@ def _group_gone(pgid: int) -> bool:
     except ProcessLookupError:
         return True
     return False
+
+
+@pytest.mark.timeout(120)
+def test_a_warm_shutdown_during_a_delivery_ends_the_worker_once_it_is_done(
+    queue: Queue, pool: WorkerPool
+) -> None:
+    with Receiver(secret="s3cret", delay=2.0) as receiver:
+        make_rule(make_webhook(receiver.url, secret="s3cret"), events=("object_created",))
+        [worker] = pool.start()
+        Site.objects.create(name="Only", slug="only")
+        receiver.wait_for(1, timeout=30)
+
+        worker.terminate()  # nothing else is queued: the worker must not wait for more
+        assert worker.process.wait(timeout=15) == 0
+    assert Delivery.objects.get().state == DeliveryState.SUCCEEDED

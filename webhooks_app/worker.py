@@ -136,6 +136,7 @@ class WebhookWorker(SimpleWorker):
         self._next_relay = 0.0
         self._next_prune = time.monotonic() + 60
         self._last_worker_heartbeat = 0.0
+        self._dequeued = False
 
     # RQ's per-job state, kept per thread.
     @property
@@ -179,6 +180,12 @@ class WebhookWorker(SimpleWorker):
         super().set_state(state, pipeline=pipeline)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> Any:
+        main = threading.current_thread() is threading.main_thread()
+        if main and self._stop_requested and not self._dequeued and timeout is None:
+            # A warm shutdown that came while jobs ran: RQ's wait for the next job never looks
+            # at the request, but calls this between waits (and once after taking a job, which
+            # must then run or go back: see execute_job).
+            raise StopRequested()
         now = time.monotonic()
         if timeout is not None or pipeline is not None:
             result = super().heartbeat(timeout, pipeline)
@@ -187,7 +194,7 @@ class WebhookWorker(SimpleWorker):
             result = super().heartbeat()
         else:
             return None
-        if threading.current_thread() is threading.main_thread() or self._threads is None:
+        if main or self._threads is None:
             self._keep_jobs_alive(now)
             self._housekeeping(now)
         return result
@@ -225,7 +232,12 @@ class WebhookWorker(SimpleWorker):
             self._wait_for_free_thread()
         if self._stop_requested:  # a warm shutdown takes no new job
             return None
+        self._dequeued = False
         return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+
+    def reorder_queues(self, reference_queue: Queue) -> None:
+        self._dequeued = True  # RQ calls this as soon as it has taken a job off a queue
+        super().reorder_queues(reference_queue)
 
     def run_maintenance_tasks(self) -> None:
         # Once stopping, never start a scheduler again (it would outlive this worker).
