@@ -100,8 +100,7 @@ def _check_signatures(
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_port = False  # never share a port with another listener
-    # socketserver's backlog of 5 resets connections when dozens of senders connect at once.
-    request_queue_size = socket.SOMAXCONN
+    request_queue_size = socket.SOMAXCONN  # the default 5 resets connections under load
 
     def __init__(self, address: tuple[str, int], receiver: Receiver) -> None:
         self.receiver = receiver
@@ -116,9 +115,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without TCP_NODELAY the body waits for the
-    # client's delayed ACK of the headers (about 40 ms per answer with a body).
-    disable_nagle_algorithm = True
+    disable_nagle_algorithm = True  # else a body waits ~40 ms for the ACK of the headers
     server: _Server
 
     def setup(self) -> None:
