@@ -18,7 +18,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
 from webhooks_app.models import EventRule, Webhook
-from webhooks_app.queueing import get_queue
+from webhooks_app.queueing import JobSpec, get_queue, job_spec
 from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
 
@@ -152,3 +152,21 @@ def pool(queue: Queue, tmp_path: Path) -> Iterator[WorkerPool]:
         yield workers
     finally:
         workers.stop_all()
+
+
+def numbered_job(n: int, attempt: int = 1) -> JobSpec:
+    """A one-delivery job with ids made from ``n`` (for tests of queueing, not of delivery)."""
+    return job_spec(
+        [
+            {
+                "delivery_id": f"00000000-0000-0000-0000-{n:012d}",
+                "event_id": f"10000000-0000-0000-0000-{n:012d}",
+                "webhook_id": None,
+                "event_type": "object_created",
+                "object_type": "inventory.site",
+                "object_id": str(n),
+                "attempt": attempt,
+                "context": {},
+            }
+        ]
+    )

@@ -19,35 +19,19 @@ from rq import Queue
 from demo.inventory.models import Site
 from webhooks_app import queueing
 from webhooks_app.models import EventRule, OutboxEntry
-from webhooks_app.queueing import JobSpec, get_queue, job_spec, relay_outbox
+from webhooks_app.queueing import JobSpec, get_queue, relay_outbox
 from webhooks_app.receiver import Receiver
 from webhooks_app.serialization import serialize_for_event
 
 from . import postgres_server
-from .conftest import drain, queued_deliveries
+from .conftest import drain, numbered_job, queued_deliveries
 from .redis_server import get_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def outbox_specs(count: int) -> list[JobSpec]:
-    return [
-        job_spec(
-            [
-                {
-                    "delivery_id": f"00000000-0000-0000-0000-{n:012d}",
-                    "event_id": f"10000000-0000-0000-0000-{n:012d}",
-                    "webhook_id": None,
-                    "event_type": "object_created",
-                    "object_type": "inventory.site",
-                    "object_id": str(n),
-                    "attempt": 1,
-                    "context": {},
-                }
-            ]
-        )
-        for n in range(count)
-    ]
+    return [numbered_job(n) for n in range(count)]
 
 
 def fill_outbox(count: int) -> set[str]:

@@ -10,26 +10,15 @@ from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
-from webhooks_app.queueing import JobSpec, job_spec, schedule_job
+from webhooks_app.queueing import JobSpec, schedule_job
+
+from .conftest import numbered_job
 
 JOBS = 300
 
 
 def retry_spec(n: int) -> JobSpec:
-    return job_spec(
-        [
-            {
-                "delivery_id": f"00000000-0000-0000-0000-{n:012d}",
-                "event_id": f"10000000-0000-0000-0000-{n:012d}",
-                "webhook_id": None,
-                "event_type": "object_created",
-                "object_type": "inventory.site",
-                "object_id": str(n),
-                "attempt": 2,
-                "context": {},
-            }
-        ]
-    )
+    return numbered_job(n, attempt=2)
 
 
 def test_a_retry_scheduled_while_the_scheduler_runs_is_never_lost(queue: Queue) -> None:
