@@ -31,7 +31,9 @@ import pwd
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
+import sys
 import time
 from collections.abc import Generator
 from pathlib import Path
@@ -189,8 +191,22 @@ class PostgresServer:
         if self.account is not None:
             os.chown(path, self.account.pw_uid, self.account.pw_gid)
 
+    def _open_the_way(self) -> None:
+        """Let the server's account traverse the folders above the repo's run folder (a clone
+        in a private folder, such as one from ``mktemp -d``, is closed to other users): add
+        search permission, never read permission, to the folders this process owns."""
+        if self.account is None:
+            return
+        for folder in [self.root, *self.root.parents]:
+            mode = folder.stat().st_mode
+            if mode & stat.S_IXOTH or folder.stat().st_uid != os.getuid():
+                continue
+            os.chmod(folder, mode | stat.S_IXOTH)
+            print(f"postgres_server: allowed other users to traverse {folder}", file=sys.stderr)
+
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        self._open_the_way()
         remove_stale_clusters(self.root)
         self.dir.mkdir(mode=0o700)
         self._give(self.dir)
