@@ -11,10 +11,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.models import PreparedRequest
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -126,25 +128,45 @@ def _read_capped(raw: Any, limit: int) -> tuple[bytes, bool]:
     return b"".join(chunks)[:limit], True
 
 
+@lru_cache(maxsize=1024)
+def _prepared_url(url: str) -> str:
+    # Parsing and re-quoting a URL is the dearest step of preparing a request; a webhook's
+    # rendered URL is usually the same for every delivery.
+    prepared = PreparedRequest()
+    prepared.prepare_url(url, None)
+    assert prepared.url is not None
+    return prepared.url
+
+
+def _prepare(request: OutgoingRequest) -> PreparedRequest:
+    """The request as ``requests`` sends it: no session cookies, hooks or environment."""
+    prepared = PreparedRequest()
+    prepared.prepare_method(request.method)
+    prepared.url = _prepared_url(request.url)
+    prepared.prepare_headers(request.headers)
+    prepared.prepare_body(request.body, None)
+    return prepared
+
+
 def send(
     request: OutgoingRequest, *, verify: bool | str = True, timeout: float | None = None
 ) -> Response:
     """Send ``request`` and return the response; raises ``requests.RequestException`` on network
-    errors and ``BlockedDestinationError`` for a denied destination. Never follows redirects."""
-    session = get_session()
-    prepared = requests.Request(
-        request.method, request.url, headers=request.headers, data=request.body
-    ).prepare()
+    errors and ``BlockedDestinationError`` for a denied destination. Never follows redirects.
+
+    The request goes straight to the pooled adapter: a session would also keep every cookie a
+    receiver sets (a jar that only grows) and look for redirects that are never followed."""
+    prepared = _prepare(request)
+    adapter = get_session().get_adapter(prepared.url or request.url)
     limit = conf.WEBHOOKS_MAX_RESPONSE_BYTES
     seconds = conf.WEBHOOKS_HTTP_TIMEOUT if timeout is None else timeout
     started = time.perf_counter()
-    response = session.send(
+    response = adapter.send(
         prepared,
+        stream=True,
         timeout=(seconds, seconds),
         verify=verify,
         proxies=conf.WEBHOOKS_HTTP_PROXIES or {},
-        allow_redirects=False,
-        stream=True,
     )
     truncated = True
     try:
