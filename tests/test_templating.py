@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from webhooks_app.exceptions import HeaderError, TemplateRenderError
 from webhooks_app.templating import (
@@ -91,3 +93,30 @@ def test_a_template_cannot_change_the_payload_it_renders() -> None:
     with pytest.raises(TemplateRenderError):
         render("{% set _ = data.custom.update(x=1) %}", {"data": data}, what="body")
     assert data == {"tags": ["a"], "custom": {}}
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "http://127.0.0.1:9000/hook",
+        "X-Team: ops\nX-Env: prod\n",
+        "plain body\n\n",
+        "",
+        "\n",
+        "tabs\tand unicode \u00e9 } ] %",
+    ],
+)
+def test_text_without_template_syntax_renders_as_jinja2_would(source: str) -> None:
+    jinja2 = compile_template(source).render()
+    assert render(source, {"data": {}}) == jinja2
+
+
+def test_text_with_carriage_returns_still_goes_through_jinja2() -> None:
+    assert render("a\r\nb\r\n", {}) == compile_template("a\r\nb\r\n").render() == "a\nb"
+
+
+@given(st.text().filter(lambda text: "{" not in text and "\r" not in text))
+def test_any_text_without_braces_or_carriage_returns_renders_unchanged_by_the_fast_path(
+    source: str,
+) -> None:
+    assert render(source, {}) == compile_template(source).render()

@@ -105,6 +105,9 @@ def render(
     source: str, context: Mapping[str, Any], *, headers: bool = False, what: str = "template"
 ) -> str:
     """Render ``source`` with ``context``; any template failure becomes ``TemplateRenderError``."""
+    if _is_plain(source):
+        # No template syntax: Jinja2 would give back the text less one trailing newline.
+        return source.removesuffix("\n")
     try:
         return compile_template(source, headers=headers).render(**context)
     except HeaderError:
@@ -117,6 +120,12 @@ def render(
         raise TemplateRenderError(f"Error rendering {what}: {exc}") from exc
     except Exception as exc:  # a filter or a value's method failed inside the sandbox
         raise TemplateRenderError(f"Error rendering {what}: {type(exc).__name__}: {exc}") from exc
+
+
+def _is_plain(source: str) -> bool:
+    """Whether ``source`` has nothing for Jinja2 to do: no delimiter (``{{``, ``{%``, ``{#``
+    all start with a brace) and no carriage return (Jinja2 turns CRLF into LF)."""
+    return "{" not in source and "\r" not in source
 
 
 def parse_headers(text: str) -> dict[str, str]:
