@@ -10,7 +10,6 @@ registry as a job of its own, which an operator can requeue.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -18,12 +17,12 @@ from django.utils import timezone
 from rq import get_current_job
 
 from .choices import AttemptOutcome
-from .conf import conf
 from .deliverylog import AttemptResult, interrupted_attempt, logged_deliveries, record_results
 from .exceptions import WebhookError
 from .models import Webhook
 from .outcome import attempt_delivery
 from .queueing import CRASH_RETRIES, JobSpec, fail_job, job_spec, schedule_job
+from .sending import send_concurrently
 
 __all__ = ["DeliveryFailed", "deliver"]
 
@@ -36,11 +35,12 @@ class DeliveryFailed(WebhookError):
 
 
 def _send_all(items: list[tuple[dict[str, Any], Webhook | None, int]]) -> list[AttemptResult]:
-    if len(items) <= 1:
-        return [attempt_delivery(*item) for item in items]
-    workers = max(1, min(conf.WEBHOOKS_CONCURRENCY, len(items)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook-send") as pool:
-        return list(pool.map(lambda item: attempt_delivery(*item), items))
+    return send_concurrently(
+        items,
+        lambda item: attempt_delivery(*item),
+        answer_ms=lambda result: result.duration_ms,
+        key=lambda item: item[0].get("webhook_id"),
+    )
 
 
 def deliver(deliveries: list[dict[str, Any]]) -> str:

@@ -1,0 +1,104 @@
+"""send_concurrently: as many requests in flight as the answer times call for, no more."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.test import override_settings
+
+from webhooks_app import sending
+from webhooks_app.sending import FIRST_WINDOW, SLOT_MS, answer_time, send_concurrently, window_for
+
+
+@dataclass
+class Sent:
+    item: int
+    thread: str
+    took_ms: float
+
+
+class Recorder:
+    """A send function that answers after ``delay`` seconds and notes the peak in flight."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.in_flight = 0
+        self.peak = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, item: int) -> Sent:
+        with self._lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        started = time.perf_counter()
+        time.sleep(self.delay)
+        with self._lock:
+            self.in_flight -= 1
+        return Sent(item, threading.current_thread().name, (time.perf_counter() - started) * 1000)
+
+
+@pytest.fixture(autouse=True)
+def no_answer_times() -> Iterator[None]:
+    sending._answers.clear()
+    yield
+    sending._answers.clear()
+
+
+def run(recorder: Recorder, count: int, key: str) -> list[Sent]:
+    return send_concurrently(
+        list(range(count)), recorder, answer_ms=lambda r: r.took_ms, key=lambda item: key
+    )
+
+
+def test_the_window_is_the_answer_time_in_slots_within_the_limit() -> None:
+    assert window_for(0.3, 32) == 1
+    assert window_for(SLOT_MS * 5, 32) == 5
+    assert window_for(200.0, 32) == 32
+    assert window_for(200.0, 4) == 4
+
+
+def test_results_come_back_in_the_order_of_the_items() -> None:
+    results = run(Recorder(0.0), 40, "w")
+    assert [r.item for r in results] == list(range(40))
+
+
+def test_fast_answers_are_sent_one_after_the_other_from_the_calling_thread() -> None:
+    run(Recorder(0.0), 10, "fast")  # learns that this key answers at once
+    assert answer_time("fast") is not None and answer_time("fast") < SLOT_MS
+    recorder = Recorder(0.0)
+    results = run(recorder, 30, "fast")
+    assert recorder.peak == 1
+    assert {r.thread for r in results} == {threading.current_thread().name}
+
+
+def test_slow_answers_get_many_requests_in_flight_up_to_the_limit() -> None:
+    recorder = Recorder(0.05)
+    with override_settings(WEBHOOKS_CONCURRENCY=8):
+        run(recorder, 40, "slow")
+    assert recorder.peak == 8
+
+
+def test_an_unknown_receiver_starts_with_a_small_window() -> None:
+    recorder = Recorder(0.05)
+    send_concurrently(
+        list(range(FIRST_WINDOW)), recorder, answer_ms=lambda r: None, key=lambda item: "new"
+    )
+    assert recorder.peak == FIRST_WINDOW
+
+
+def test_the_slowest_receiver_of_a_job_sets_its_window() -> None:
+    run(Recorder(0.0), 5, "fast")
+    sending._answers["slow"] = 100.0
+    recorder = Recorder(0.01)
+    with override_settings(WEBHOOKS_CONCURRENCY=6):
+        send_concurrently(
+            list(range(24)),
+            recorder,
+            answer_ms=lambda r: None,
+            key=lambda item: "slow" if item % 2 else "fast",
+        )
+    assert recorder.peak == 6
