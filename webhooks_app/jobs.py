@@ -23,6 +23,7 @@ from .models import Webhook
 from .outcome import attempt_delivery
 from .queueing import CRASH_RETRIES, JobSpec, fail_job, job_spec, schedule_job
 from .sending import send_concurrently
+from .webhook_cache import webhooks_by_id
 
 __all__ = ["DeliveryFailed", "deliver"]
 
@@ -45,7 +46,7 @@ def _send_all(items: list[tuple[dict[str, Any], Webhook | None, int]]) -> list[A
 
 def deliver(deliveries: list[dict[str, Any]]) -> str:
     webhook_ids = {d["webhook_id"] for d in deliveries if d.get("webhook_id") is not None}
-    webhooks = Webhook.objects.in_bulk(list(webhook_ids))
+    webhooks = webhooks_by_id(webhook_ids)
     rerun = _is_rerun()
     # A first attempt of a fresh job cannot be in the log yet: no query on the hot path.
     fresh = not rerun and all(int(d.get("attempt", 1)) == 1 for d in deliveries)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -14,7 +13,7 @@ from webhooks_app.choices import ActionType, EventType
 from webhooks_app.conditions import ConditionSet, InvalidCondition
 from webhooks_app.validators import validate_json_object_or_null
 
-from .rules_version import RulesVersion
+from .rules_version import VersionedQuerySet
 from .webhook import Webhook
 
 logger = logging.getLogger(__name__)
@@ -32,22 +31,9 @@ def validate_event_types(value: Any) -> None:
         )
 
 
-class EventRuleQuerySet(models.QuerySet["EventRule"]):
-    """Bulk writes, which send no model signals, still give the rules a new version
-    (``bulk_update()`` goes through ``update()``); deletes send signals."""
-
+class EventRuleQuerySet(VersionedQuerySet["EventRule"]):
     def enabled(self) -> EventRuleQuerySet:
         return self.filter(enabled=True)
-
-    def update(self, **kwargs: Any) -> int:
-        count = super().update(**kwargs)
-        RulesVersion.bump(self.db)
-        return count
-
-    def bulk_create(self, objs: Iterable[EventRule], *args: Any, **kwargs: Any) -> list[EventRule]:
-        created = super().bulk_create(objs, *args, **kwargs)
-        RulesVersion.bump(self.db)
-        return created
 
 
 class EventRule(models.Model):

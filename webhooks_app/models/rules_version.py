@@ -9,6 +9,8 @@ are random, never counters, so a flushed or restored table cannot bring an old o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django.db import connections, models
 
@@ -46,3 +48,22 @@ class RulesVersion(models.Model):
             cursor.execute(sql, [SINGLETON_ID])
             row = cursor.fetchone()
         return None if row is None else str(row[0])
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+class VersionedQuerySet(models.QuerySet[M]):
+    """For the models the rules version covers: bulk writes, which send no model signals, give
+    the rules a new version too (``bulk_update()`` goes through ``update()``; deletes send
+    signals)."""
+
+    def update(self, **kwargs: Any) -> int:
+        count = super().update(**kwargs)
+        RulesVersion.bump(self.db)
+        return count
+
+    def bulk_create(self, objs: Iterable[M], *args: Any, **kwargs: Any) -> list[M]:
+        created = super().bulk_create(objs, *args, **kwargs)
+        RulesVersion.bump(self.db)
+        return created

@@ -12,6 +12,8 @@ from webhooks_app.validators import (
     validate_template,
 )
 
+from .rules_version import VersionedQuerySet
+
 
 class Webhook(models.Model):
     name = models.CharField(max_length=150, unique=True)
@@ -56,6 +58,8 @@ class Webhook(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     last_updated = models.DateTimeField(auto_now=True)
+
+    objects = VersionedQuerySet["Webhook"].as_manager()
 
     class Meta:
         ordering = ["name"]
