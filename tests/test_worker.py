@@ -101,3 +101,30 @@ def test_a_warm_shutdown_during_a_delivery_ends_the_worker_once_it_is_done(
         worker.terminate()  # nothing else is queued: the worker must not wait for more
         assert worker.process.wait(timeout=15) == 0
     assert Delivery.objects.get().state == DeliveryState.SUCCEEDED
+
+
+@pytest.mark.timeout(120)
+def test_jobs_to_a_fast_receiver_are_not_held_up_by_jobs_to_a_slow_one(pool: WorkerPool) -> None:
+    with (
+        Receiver(secret="s3cret") as fast,
+        Receiver(secret="s3cret", delay=DELAY) as slow,
+    ):
+        make_rule(make_webhook(fast.url, secret="s3cret"), events=("object_updated",))
+        make_rule(make_webhook(slow.url, secret="s3cret"), events=("object_deleted",))
+        pool.start(with_scheduler=True)
+        site = Site.objects.create(name="Busy", slug="busy")  # no rule for creates
+        for i in range(3):  # the worker learns that this receiver answers at once
+            site.description = f"warm-up {i}"
+            site.save()
+        fast.wait_for(3, timeout=30)
+        for i in range(3):
+            Site.objects.create(name=f"Gone {i}", slug=f"gone-{i}").delete()
+        slow.wait_for(1, timeout=30)
+        for i in range(5):
+            site.description = f"step {i}"
+            site.save()
+        updates = fast.wait_for(8, timeout=30)[3:]
+        deletes = slow.wait_for(3, timeout=30)
+    # The fast receiver got all five while the slow one was still answering its first.
+    assert max(r.received_at for r in updates) < min(r.received_at for r in deletes) + DELAY
+    assert [r.json()["data"]["description"] for r in updates] == [f"step {i}" for i in range(5)]

@@ -4,8 +4,9 @@
 ``manage.py rqworker default --with-scheduler`` use it. Jobs run in the worker process itself,
 so connections, compiled templates and serializers are reused from job to job, and up to
 ``WEBHOOKS_WORKER_CONCURRENCY`` jobs run at once in threads, so that one slow receiver never
-holds up the deliveries behind it. The main thread only dequeues jobs and keeps the heartbeats
-of the running ones short-lived, so that the jobs of a worker killed with SIGKILL are noticed
+holds up the deliveries behind it; jobs whose receivers all answer fast run one after the
+other in the main thread, which dequeues the jobs. A heartbeat thread keeps the heartbeats of
+the running jobs short-lived, so that the jobs of a worker killed with SIGKILL are noticed
 and retried by another worker within :data:`RECOVERY_BOUND` seconds. While idle or between
 jobs it relays the outbox (every ``WEBHOOKS_RELAY_INTERVAL`` seconds) and prunes the delivery
 log (hourly).
@@ -33,6 +34,7 @@ from rq.worker import WorkerStatus
 from .conf import conf
 from .jobthreads import JobThreads
 from .queueing import JOB_FUNC
+from .sending import answer_time
 
 __all__ = ["RECOVERY_BOUND", "WebhookWorker", "run_housekeeping"]
 
@@ -51,8 +53,13 @@ IDLE_WAKEUP = 5
 # its heartbeat expires, then the next registry cleanup of a live worker retries it (the retry
 # waits 5 s for the scheduler, which moves due jobs every second).
 RECOVERY_BOUND = JOB_HEARTBEAT_TTL + REGISTRY_CLEAN_INTERVAL + IDLE_WAKEUP + 5 + 1
+# A job runs in the main thread when all its receivers answered faster than this lately.
+INLINE_BELOW_MS = 10.0
+# How long the main thread waits for a new receiver's first answer before taking the next job.
+FIRST_ANSWER_WAIT = 0.05
 # Skip the worker's own heartbeat when the last one is this recent (it lives for minutes).
 WORKER_HEARTBEAT_EVERY = 1.0
+SUSPENSION_CHECK_EVERY = 1.0
 
 
 def _close_broken_connection() -> None:
@@ -137,6 +144,9 @@ class WebhookWorker(SimpleWorker):
         self._next_prune = time.monotonic() + 60
         self._last_worker_heartbeat = 0.0
         self._dequeued = False
+        self._heartbeats: threading.Thread | None = None
+        self._last_suspension_check = 0.0
+        self._heartbeats_stop = threading.Event()
 
     # RQ's per-job state, kept per thread.
     @property
@@ -208,11 +218,11 @@ class WebhookWorker(SimpleWorker):
             run_housekeeping(prune=prune)
 
     def _keep_jobs_alive(self, now: float) -> None:
-        """Extend the started-registry entries of the jobs running in threads."""
-        if now < self._next_job_heartbeat:
-            return
-        self._next_job_heartbeat = now + JOB_HEARTBEAT_INTERVAL
+        """Extend the started-registry entries of the running jobs."""
         with self._changed:
+            if now < self._next_job_heartbeat:
+                return
+            self._next_job_heartbeat = now + JOB_HEARTBEAT_INTERVAL
             running = [r for r in self._running.values() if r.execution is not None]
         if not running:
             return
@@ -221,6 +231,23 @@ class WebhookWorker(SimpleWorker):
                 r.execution.heartbeat(r.job.started_job_registry, JOB_HEARTBEAT_TTL, pipeline=pipe)
                 r.job.heartbeat(utcnow(), JOB_HEARTBEAT_TTL, pipeline=pipe, xx=True)
             pipe.execute()
+
+    def _start_heartbeats(self) -> None:
+        """Renew the running jobs' heartbeats from a thread of their own, so that a job running
+        in the main thread (see :meth:`_inline`) never lets the others' expire."""
+        if self._heartbeats is not None:
+            return
+
+        def beat() -> None:
+            while not self._heartbeats_stop.wait(JOB_HEARTBEAT_INTERVAL / 2):
+                try:
+                    self._keep_jobs_alive(time.monotonic())
+                except Exception:
+                    logger.exception("Renewing job heartbeats failed; will try again")
+
+        self._heartbeats_stop.clear()
+        self._heartbeats = threading.Thread(target=beat, name="webhook-heartbeats", daemon=True)
+        self._heartbeats.start()
 
     def _threaded(self) -> bool:
         return self.concurrency > 1 and not connection.in_atomic_block
@@ -238,6 +265,13 @@ class WebhookWorker(SimpleWorker):
     def reorder_queues(self, reference_queue: Queue) -> None:
         self._dequeued = True  # RQ calls this as soon as it has taken a job off a queue
         super().reorder_queues(reference_queue)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        # RQ asks Redis before every job; once a second is soon enough to notice `rq suspend`.
+        now = time.monotonic()
+        if now - self._last_suspension_check >= SUSPENSION_CHECK_EVERY:
+            super().check_for_suspension(burst)
+            self._last_suspension_check = time.monotonic()
 
     def run_maintenance_tasks(self) -> None:
         # Once stopping, never start a scheduler again (it would outlive this worker).
@@ -264,13 +298,41 @@ class WebhookWorker(SimpleWorker):
             return None
         if self._threads is None:
             self._threads = JobThreads(self.concurrency, "webhook-job")
+            self._start_heartbeats()
         running = _Running(job, _objects_of(job))
         with self._changed:
             self._running[job.id] = running
             for key in running.objects:  # jobs about an object take turns in queue order
                 self._turns.setdefault(key, deque()).append(job.id)
-        self._threads.submit(partial(self._run_in_thread, running, queue))
+        if self._inline(running):
+            self._run(running, queue)
+        else:
+            self._threads.submit(partial(self._run, running, queue))
+            self._await_first_answers(running)
         return None
+
+    def _await_first_answers(self, running: _Running) -> None:
+        """For a job to receivers not heard from yet, wait a moment (at most
+        :data:`FIRST_ANSWER_WAIT` seconds) for their first answer before taking the next job,
+        which can then run in the main thread if they answered fast."""
+        webhooks = {key[0] for key in running.objects}
+        deadline = time.monotonic() + FIRST_ANSWER_WAIT
+        while any(answer_time(w) is None for w in webhooks) and time.monotonic() < deadline:
+            with self._changed:
+                if running.job.id not in self._running:
+                    return  # over already (it may have sent nothing)
+                self._changed.wait(timeout=0.002)
+
+    def _inline(self, running: _Running) -> bool:
+        """Whether to run a job in the main thread: when every receiver it sends to answered
+        within :data:`INLINE_BELOW_MS` lately. Such a job is over soon, and running several at
+        once only makes their threads wait for each other (Python runs one at a time): on 2
+        cores, 8 jobs to a fast receiver at once deliver about 40% fewer a second than one
+        after the other. Jobs to slow or new receivers run in threads, so they never hold up
+        the others."""
+        webhooks = {key[0] for key in running.objects}
+        times = [answer_time(webhook) for webhook in webhooks]
+        return bool(times) and all(t is not None and t < INLINE_BELOW_MS for t in times)
 
     def _give_back(self, job: Job, queue: Queue) -> None:
         """Put a job taken off the queue while stopping back at its head, for another worker."""
@@ -280,14 +342,14 @@ class WebhookWorker(SimpleWorker):
             pipe.execute()
         logger.info("Stopping: job %s left on the queue for another worker", job.id)
 
-    def _run_in_thread(self, running: _Running, queue: Queue) -> None:
+    def _run(self, running: _Running, queue: Queue) -> None:
         job = running.job
         try:
             running.execution = self.prepare_execution(job)
             self._wait_for_turn(running)
             self.perform_job(job, queue)
         except Exception:
-            logger.exception("Job %s crashed in its thread", job.id)
+            logger.exception("Job %s crashed", job.id)
         finally:
             self.execution = None
             _close_broken_connection()
@@ -315,6 +377,10 @@ class WebhookWorker(SimpleWorker):
         if self._threads is not None:
             self._threads.shutdown()
             self._threads = None
+        if self._heartbeats is not None:
+            self._heartbeats_stop.set()
+            self._heartbeats.join()
+            self._heartbeats = None
 
     def teardown(self) -> None:
         # A warm shutdown (SIGTERM, --max-jobs, the end of --burst) lets running jobs finish.
