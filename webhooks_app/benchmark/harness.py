@@ -98,7 +98,13 @@ class Harness:
         database = self.options.database or {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(self._sqlite_path()),
-            "OPTIONS": {"timeout": 20},
+            # As the demo settings have it for processes sharing a file: wait for locks, take
+            # the write lock at BEGIN, and let readers run while one process writes.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
             "CONN_MAX_AGE": 0,
         }
         env = dict(os.environ)
