@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import transaction
 from rq import Queue
+from rq.timeouts import TimerDeathPenalty, UnixSignalDeathPenalty
 
 from demo.inventory.models import Site
 from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery
 from webhooks_app.receiver import Receiver
+from webhooks_app.worker import WebhookWorker
 
 from .conftest import make_rule, make_webhook
 from .worker_processes import WorkerPool, wait_until
@@ -128,3 +131,12 @@ def test_jobs_to_a_fast_receiver_are_not_held_up_by_jobs_to_a_slow_one(pool: Wor
     # The fast receiver got all five while the slow one was still answering its first.
     assert max(r.received_at for r in updates) < min(r.received_at for r in deletes) + DELAY
     assert [r.json()["data"]["description"] for r in updates] == [f"step {i}" for i in range(5)]
+
+
+def test_job_timeouts_use_the_alarm_signal_in_the_main_thread_and_timers_elsewhere(
+    queue: Queue,
+) -> None:
+    worker = WebhookWorker([queue], connection=queue.connection)
+    assert worker.death_penalty_class is UnixSignalDeathPenalty
+    with ThreadPoolExecutor(1) as other:
+        assert other.submit(lambda: worker.death_penalty_class).result() is TimerDeathPenalty

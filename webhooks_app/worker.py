@@ -27,7 +27,7 @@ from rq import SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.queue import Queue
-from rq.timeouts import TimerDeathPenalty
+from rq.timeouts import BaseDeathPenalty, TimerDeathPenalty, get_default_death_penalty_class
 from rq.utils import now as utcnow
 from rq.worker import WorkerStatus
 
@@ -128,13 +128,11 @@ class WebhookWorker(SimpleWorker):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._per_thread = _PerThread()
+        self._main_death_penalty = get_default_death_penalty_class()
         kwargs.setdefault("maintenance_interval", REGISTRY_CLEAN_INTERVAL)
         super().__init__(*args, **kwargs)
         self.log_result_lifespan = False  # one line less per job: the delivery log has the outcome
         self.concurrency = max(1, int(conf.WEBHOOKS_WORKER_CONCURRENCY))
-        if self.concurrency > 1:
-            # Signals (RQ's default job timeout) only reach the main thread.
-            self.death_penalty_class = TimerDeathPenalty
         self._threads: JobThreads | None = None
         self._running: dict[str, _Running] = {}
         self._turns: dict[tuple[Any, ...], deque[str]] = {}
@@ -147,6 +145,18 @@ class WebhookWorker(SimpleWorker):
         self._heartbeats: threading.Thread | None = None
         self._last_suspension_check = 0.0
         self._heartbeats_stop = threading.Event()
+
+    @property
+    def death_penalty_class(self) -> type[BaseDeathPenalty]:
+        """RQ's job timeout: an alarm signal in the main thread (signals reach no other), a
+        timer thread in a job thread (it costs a thread start per job, so not everywhere)."""
+        if threading.current_thread() is threading.main_thread():
+            return self._main_death_penalty
+        return TimerDeathPenalty
+
+    @death_penalty_class.setter
+    def death_penalty_class(self, value: type[BaseDeathPenalty]) -> None:
+        self._main_death_penalty = value
 
     # RQ's per-job state, kept per thread.
     @property
