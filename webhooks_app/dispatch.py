@@ -112,7 +112,7 @@ def _deliveries_for(
         data = to_json_data(serializer.to_representation(event.instance))
     else:
         data = event.data
-    snapshots = to_json_data(_snapshots(event))
+    snapshots = _snapshots(event)  # plain JSON data already
     condition_data = {**data, "snapshots": snapshots}
     deliveries = []
     for rule in rules:
