@@ -19,7 +19,7 @@ from rest_framework import serializers
 from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.utils.serializer_helpers import ReturnDict
 
-from demo.inventory.models import Site
+from demo.inventory.models import Site, SiteStatus
 from webhooks_app.serialization import event_serializer, serialize_for_event, to_json_data
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -28,6 +28,10 @@ NOON_UTC = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC)
 
 class Colour(enum.IntEnum):
     RED = 1
+
+
+class Ratio(float):
+    pass
 
 
 class Loud(str):
@@ -42,7 +46,8 @@ VALUES: list[Any] = [
     {"day": datetime.date(2024, 5, 1), "span": datetime.timedelta(seconds=90)},
     {"pair": (1, "two"), "inner": [(3, 4)]},
     {1: "int key", None: "null key", 2.5: "float key"},
-    {"choice": Colour.RED, "safe": mark_safe("<b>"), "loud": Loud("quiet")},
+    {"choice": Colour.RED, "safe": mark_safe("<b>"), "loud": Loud("quiet"), "pi": Ratio(3.14)},
+    {"status": SiteStatus.ACTIVE, "nan": float("nan"), "inf": float("-inf")},
     OrderedDict(b=1, a=2),
     ReturnDict({"x": [Decimal("2")]}, serializer=None),
     [Decimal("3"), {"k": uuid.UUID(int=1)}],
@@ -55,7 +60,6 @@ VALUES: list[Any] = [
 def test_json_data_is_what_a_json_round_trip_gives(value: Any) -> None:
     expected = json.loads(json.dumps(value, cls=JSONEncoder))
     result = to_json_data(value)
-    assert result == expected
     assert json.dumps(result) == json.dumps(expected)  # same key order and types
     assert [type(v) for v in _leaves(result)] == [type(v) for v in _leaves(expected)]
 

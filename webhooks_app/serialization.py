@@ -136,8 +136,9 @@ def to_json_data(value: Any) -> Any:
     """Plain JSON types only (Decimal, UUID, datetime... encoded as the REST API would): what
     ``json.loads(json.dumps(value, cls=JSONEncoder))`` gives.
 
-    Values of plain types are taken as they are, dicts with text keys and lists rebuilt, and
-    anything else (tuples, other types, other keys) goes through that JSON round trip itself:
+    Values of plain types are taken as they are, dicts with text keys and lists rebuilt, text
+    and numbers of subclasses reduced to their base value, and anything else (tuples, other
+    types, other keys) goes through that JSON round trip itself:
     a representation is nearly all plain already, and the round trip of a whole one cost more
     than building it.
     """
@@ -151,6 +152,13 @@ def to_json_data(value: Any) -> Any:
         return {key: to_json_data(item) for key, item in value.items()}
     if kind is list:
         return [to_json_data(item) for item in value]
+    # Subclasses (text choices, safe strings, int enums) are written as their base value.
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
     return _round_trip(value)
 
 
