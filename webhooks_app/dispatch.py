@@ -24,7 +24,7 @@ from .events import Event
 from .models import EventRule
 from .queueing import JobSpec, enqueue_jobs, job_spec
 from .rule_cache import enabled_rules
-from .serialization import represent, to_json_data
+from .serialization import EventSerializer, event_serializer, to_json_data
 from .snapshots import capture_values, current_m2m, m2m_field_names, m2m_fields, snapshot
 
 __all__ = ["build_context", "dispatch_events", "matching_rules"]
@@ -102,14 +102,17 @@ def _cache_empty_m2m(instance: models.Model) -> None:
             cache[field.name] = empty
 
 
-def _deliveries_for(event: Event, rules: list[EventRule]) -> list[dict[str, Any]]:
+def _deliveries_for(
+    event: Event, rules: list[EventRule], serializer: EventSerializer
+) -> list[dict[str, Any]]:
     rules = [rule for rule in rules if event.event_type in (rule.event_types or ())]
     if not rules:
         return []
-    if event.data is None:  # one JSON round trip for both
-        data, snapshots = to_json_data((represent(event.instance), _snapshots(event)))
+    if event.data is None:
+        data = to_json_data(serializer.to_representation(event.instance))
     else:
-        data, snapshots = event.data, to_json_data(_snapshots(event))
+        data = event.data
+    snapshots = _snapshots(event)  # plain JSON data already
     condition_data = {**data, "snapshots": snapshots}
     deliveries = []
     for rule in rules:
@@ -140,12 +143,16 @@ def build_jobs(events: list[Event]) -> list[JobSpec]:
         return []
     _prefetch(events)
     deliveries: list[dict[str, Any]] = []
+    serializers: dict[type[models.Model], EventSerializer] = {}  # looked up once per model
     for event in events:
         rules = rules_by_ct.get(content_types[event.model].pk, [])
         if not rules:
             continue
         try:
-            deliveries.extend(_deliveries_for(event, rules))
+            serializer = serializers.get(event.model)
+            if serializer is None:
+                serializer = serializers[event.model] = event_serializer(event.model)
+            deliveries.extend(_deliveries_for(event, rules, serializer))
         except Exception:
             logger.exception("Could not build the webhook payload for %s; event skipped", event.key)
     size = max(1, conf.WEBHOOKS_BATCH_SIZE)

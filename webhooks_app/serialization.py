@@ -1,21 +1,27 @@
 """The ``data`` of an event: the object as its REST serializer shows it.
 
 ``WEBHOOKS_MODELS`` maps ``"app_label.model"`` to the dotted path of a DRF serializer, or None
-for a plain serializer of all fields. Serializer instances are built once per model and reused,
-so their field set is not rebuilt for every object.
+for a plain serializer of all fields. Serializer instances are built once per model and active
+timezone and reused, so their field set is not rebuilt for every object, and their datetime
+fields do not look the timezone up for every value (DRF's ``DateTimeField`` asks for the current
+timezone on each call, a context-local lookup that cost more than the rest of the field).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import tzinfo
 from functools import lru_cache
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import models
 from django.dispatch import receiver
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework.utils.encoders import JSONEncoder
@@ -23,6 +29,8 @@ from rest_framework.utils.encoders import JSONEncoder
 from .conf import conf
 
 __all__ = [
+    "EventSerializer",
+    "event_serializer",
     "is_registered",
     "model_label",
     "registered_models",
@@ -30,6 +38,9 @@ __all__ = [
     "serialize_for_event",
     "to_json_data",
 ]
+
+
+EventSerializer = serializers.BaseSerializer[Any]
 
 
 def model_label(model: type[models.Model] | models.Model) -> str:
@@ -63,25 +74,53 @@ def _plain_serializer(model: type[models.Model]) -> type[serializers.ModelSerial
     return type(name, (serializers.ModelSerializer,), {"Meta": meta})
 
 
-@lru_cache(maxsize=64)
-def _serializer_for(label: str) -> serializers.BaseSerializer[Any]:
+def _serializer_class(label: str, model: type[models.Model]) -> Any:
     path = conf.WEBHOOKS_MODELS.get(label)
-    model = apps.get_model(label)
     if path is None:
-        serializer_class: Any = _plain_serializer(model)
-    else:
-        try:
-            serializer_class = import_string(path)
-        except ImportError as exc:
-            raise ImproperlyConfigured(
-                f"WEBHOOKS_MODELS[{label!r}]: cannot import serializer {path!r}: {exc}"
-            ) from exc
-    return serializer_class(context={"request": None})  # type: ignore[no-any-return]
+        return _plain_serializer(model)
+    try:
+        return import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            f"WEBHOOKS_MODELS[{label!r}]: cannot import serializer {path!r}: {exc}"
+        ) from exc
+
+
+def _datetime_fields(field: Any) -> Iterator[serializers.DateTimeField]:
+    """The datetime fields of a serializer, its nested serializers and list fields."""
+    if isinstance(field, serializers.DateTimeField):
+        yield field
+    elif isinstance(field, serializers.Serializer):
+        for child in field.fields.values():
+            yield from _datetime_fields(child)
+    elif isinstance(field, (serializers.ListSerializer, serializers.ListField)):
+        yield from _datetime_fields(field.child)
+
+
+@lru_cache(maxsize=64)
+def _serializer_for(label: str, tz: tzinfo | None) -> EventSerializer:
+    """A serializer whose datetime fields convert to ``tz`` (the one that would be current)."""
+    serializer = _serializer_class(label, apps.get_model(label))(context={"request": None})
+    for field in _datetime_fields(serializer):
+        if "timezone" not in vars(field):  # a field given its own timezone keeps it
+            field.timezone = tz  # type: ignore[assignment]  # None: naive, as DRF reads it
+    return serializer  # type: ignore[no-any-return]
+
+
+def _current_timezone() -> tzinfo | None:
+    """What DRF's ``DateTimeField.default_timezone`` would give now."""
+    return timezone.get_current_timezone() if settings.USE_TZ else None
+
+
+def event_serializer(model: type[models.Model]) -> EventSerializer:
+    """The serializer of the model's event data for the timezone active now; get it once for
+    many objects (a dispatch) and call its ``to_representation`` for each."""
+    return _serializer_for(model_label(model), _current_timezone())
 
 
 def represent(instance: models.Model) -> Any:
     """The object's REST representation (relative URLs, no request), not yet plain JSON data."""
-    return _serializer_for(model_label(instance)).to_representation(instance)
+    return event_serializer(type(instance)).to_representation(instance)
 
 
 def serialize_for_event(instance: models.Model) -> dict[str, Any]:
@@ -90,8 +129,40 @@ def serialize_for_event(instance: models.Model) -> dict[str, Any]:
     return data
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_json_data(value: Any) -> Any:
-    """Plain JSON types only (Decimal, UUID, datetime... encoded as the REST API would)."""
+    """Plain JSON types only (Decimal, UUID, datetime... encoded as the REST API would): what
+    ``json.loads(json.dumps(value, cls=JSONEncoder))`` gives.
+
+    Values of plain types are taken as they are, dicts with text keys and lists rebuilt, text
+    and numbers of subclasses reduced to their base value, and anything else (tuples, other
+    types, other keys) goes through that JSON round trip itself:
+    a representation is nearly all plain already, and the round trip of a whole one cost more
+    than building it.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        for key in value:
+            if type(key) is not str:
+                return _round_trip(value)
+        return {key: to_json_data(item) for key, item in value.items()}
+    if kind is list:
+        return [to_json_data(item) for item in value]
+    # Subclasses (text choices, safe strings, int enums) are written as their base value.
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    return _round_trip(value)
+
+
+def _round_trip(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=JSONEncoder))
 
 

@@ -2,7 +2,9 @@
 
 A snapshot holds the model's fields by name (no primary key, no ``last_updated``), foreign keys
 as raw ids, many-to-many relations as lists of ids, ``tags`` as sorted tag names, and values as
-Django's JSON encoder writes them (datetimes at millisecond precision with ``Z``).
+Django's JSON encoder writes them (datetimes at millisecond precision with ``Z``). A snapshot is
+plain JSON data already: lists and dicts in it (JSON fields, relations) are made plain as the
+event data is (:func:`webhooks_app.serialization.to_json_data`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+
+from .serialization import to_json_data
 
 __all__ = [
     "capture_values",
@@ -60,13 +64,13 @@ def m2m_values(instance: models.Model, field: models.ManyToManyField[Any, Any]) 
     return [obj.pk for obj in related]
 
 
-_NATIVE = frozenset({str, int, float, bool, type(None), list, dict})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _encode(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
-        return value
-    return _encoder.default(value)
+    if not isinstance(value, (str, int, float, bool, list, dict)):
+        value = _encoder.default(value)
+    return to_json_data(value)
 
 
 def snapshot(
@@ -78,9 +82,9 @@ def snapshot(
     result: dict[str, Any] = {}
     for name, attname in _snapshot_names(model):
         value = values.get(attname)
-        result[name] = value if type(value) in _NATIVE else _encode(value)
+        result[name] = value if type(value) in _SCALARS else _encode(value)
     for m2m_field in m2m_fields(model):
-        result[m2m_field.name] = list(m2m.get(m2m_field.name, ()))
+        result[m2m_field.name] = to_json_data(list(m2m.get(m2m_field.name, ())))
     return result
 
 

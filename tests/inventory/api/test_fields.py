@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse, set_script_prefix
 from rest_framework.exceptions import ValidationError
 
@@ -10,8 +12,8 @@ from demo.inventory.api.fields import (
     detail_path,
     route_basename,
 )
-from demo.inventory.api.serializers import BriefDeviceSerializer
-from demo.inventory.models import Device, IPAddress, Site
+from demo.inventory.api.serializers import BriefDeviceSerializer, SiteSerializer
+from demo.inventory.models import Device, IPAddress, Site, Tag
 from tests.inventory.factories import make_device, make_site
 
 
@@ -69,3 +71,32 @@ def test_lookup_by_id_of_the_wrong_type_is_no_match() -> None:
     with pytest.raises(ValidationError) as info:
         field.to_internal_value({"id": "seven"})
     assert info.value.detail == ["No object matches {'id': 'seven'}."]
+
+
+@pytest.mark.django_db
+def test_prefetched_tags_are_read_from_the_prefetch_cache() -> None:
+    site = make_site()
+    site.tags.add(Tag.objects.create(name="Red", slug="red"))
+    serializer = SiteSerializer(context={"request": None})
+    expected = serializer.to_representation(Site.objects.get(pk=site.pk))["tags"]
+    prefetched = Site.objects.prefetch_related("tags").get(pk=site.pk)
+    with CaptureQueriesContext(connection) as queries:
+        tags = serializer.to_representation(prefetched)["tags"]
+    assert len(queries) == 0
+    assert tags == expected
+    assert [tag["name"] for tag in tags] == ["Red"]
+
+
+@pytest.mark.django_db
+def test_tags_not_prefetched_are_queried() -> None:
+    site = make_site()
+    site.tags.add(Tag.objects.create(name="Red", slug="red"))
+    serializer = SiteSerializer(context={"request": None})
+    with CaptureQueriesContext(connection) as queries:
+        tags = serializer.to_representation(Site.objects.get(pk=site.pk))["tags"]
+    assert len(queries) == 2  # the site, then its tags
+    assert [tag["name"] for tag in tags] == ["Red"]
+
+
+def test_an_unsaved_object_has_no_tags() -> None:
+    assert SiteSerializer(context={"request": None}).fields["tags"].get_attribute(Site()) == []
