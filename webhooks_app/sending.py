@@ -1,9 +1,9 @@
 """Sending the deliveries of one job concurrently, with as many in flight as the receiver needs.
 
 A receiver that answers in about a millisecond is best sent to one request after the other by
-the job's own thread: the worker runs several jobs at once anyway, and more sending threads only
-wait for each other (Python runs one thread at a time; on 2 cores 32 sending threads per job
-cost about 0.8 ms of CPU per delivery more than one). A slow receiver needs many requests in
+the job's own thread: more sending threads only wait for each other (Python runs one thread at
+a time; on 2 cores 32 sending threads per job cost about 0.8 ms of CPU per delivery more than
+one). A slow receiver needs many requests in
 flight: at 200 ms an answer, 100 deliveries a second need 20. So the window follows the answer
 times, remembered per key (the webhook) from job to job: it is the number of requests that fit
 in the recent answer time at :data:`SLOT_MS` each, between 1 and ``WEBHOOKS_CONCURRENCY``.
