@@ -64,13 +64,14 @@ def send_concurrently(
     not raise."""
     limit = max(1, int(conf.WEBHOOKS_CONCURRENCY))
     keys = [key(item) for item in items]
+    distinct = set(keys)
     if len(items) == 1:
         result = send(items[0])
         _note(keys[0], answer_ms(result))
         return [result]
 
     def window() -> int:
-        known = [t for t in map(answer_time, set(keys)) if t is not None]
+        known = [t for t in map(answer_time, distinct) if t is not None]
         return window_for(max(known), limit) if known else min(FIRST_WINDOW, limit)
 
     results: list[Result | None] = [None] * len(items)

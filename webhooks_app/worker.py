@@ -106,6 +106,10 @@ class _Running:
     objects: frozenset[tuple[Any, ...]]
     execution: Any = None
 
+    @property
+    def webhooks(self) -> set[Any]:
+        return {key[0] for key in self.objects}
+
 
 def _objects_of(job: Job) -> frozenset[tuple[Any, ...]]:
     """The (webhook, object) pairs a delivery job sends events about."""
@@ -325,9 +329,8 @@ class WebhookWorker(SimpleWorker):
         """For a job to receivers not heard from yet, wait a moment (at most
         :data:`FIRST_ANSWER_WAIT` seconds) for their first answer before taking the next job,
         which can then run in the main thread if they answered fast."""
-        webhooks = {key[0] for key in running.objects}
         deadline = time.monotonic() + FIRST_ANSWER_WAIT
-        while any(answer_time(w) is None for w in webhooks) and time.monotonic() < deadline:
+        while any(answer_time(w) is None for w in running.webhooks) and time.monotonic() < deadline:
             with self._changed:
                 if running.job.id not in self._running:
                     return  # over already (it may have sent nothing)
@@ -340,8 +343,7 @@ class WebhookWorker(SimpleWorker):
         cores, 8 jobs to a fast receiver at once deliver about 40% fewer a second than one
         after the other. Jobs to slow or new receivers run in threads, so they never hold up
         the others."""
-        webhooks = {key[0] for key in running.objects}
-        times = [answer_time(webhook) for webhook in webhooks]
+        times = [answer_time(webhook) for webhook in running.webhooks]
         return bool(times) and all(t is not None and t < INLINE_BELOW_MS for t in times)
 
     def _give_back(self, job: Job, queue: Queue) -> None:
