@@ -25,7 +25,7 @@ from .queueing import CRASH_RETRIES, JobSpec, fail_job, job_spec, schedule_job
 from .sending import send_concurrently
 from .webhook_cache import webhooks_by_id
 
-__all__ = ["DeliveryFailed", "deliver"]
+__all__ = ["DeliveryFailed", "deliver", "deliver_jobs"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,34 +45,55 @@ def _send_all(items: list[tuple[dict[str, Any], Webhook | None, int]]) -> list[A
 
 
 def deliver(deliveries: list[dict[str, Any]]) -> str:
+    (outcome,) = deliver_jobs([deliveries], rerun=_is_rerun())
+    if isinstance(outcome, DeliveryFailed):
+        current = get_current_job()
+        if current is not None:
+            current.retries_left = 0  # failed for good: RQ must not run it again
+        raise outcome
+    return outcome
+
+
+def deliver_jobs(
+    jobs: list[list[dict[str, Any]]], *, rerun: bool = False
+) -> list[str | DeliveryFailed]:
+    """Deliver the deliveries of several jobs together (one send, one delivery-log batch);
+    per job, its summary, or the DeliveryFailed of a single-delivery job that failed for good.
+    ``rerun``: these jobs ran before and were interrupted (see :func:`_is_rerun`)."""
+    deliveries = [delivery for job in jobs for delivery in job]
     webhook_ids = {d["webhook_id"] for d in deliveries if d.get("webhook_id") is not None}
     webhooks = webhooks_by_id(webhook_ids)
-    rerun = _is_rerun()
     # A first attempt of a fresh job cannot be in the log yet: no query on the hot path.
     fresh = not rerun and all(int(d.get("attempt", 1)) == 1 for d in deliveries)
     known = {} if fresh else logged_deliveries([d["delivery_id"] for d in deliveries])
     items = []
+    owners: list[int] = []  # the job of each item
     interrupted: list[AttemptResult] = []
-    for delivery in deliveries:
-        webhook = webhooks.get(delivery["webhook_id"])
-        if webhook is not None:
-            delivery["webhook_name"] = webhook.name
-        number = int(delivery.get("attempt", 1))
-        logged = known.get(delivery["delivery_id"])
-        if rerun and logged is not None and logged.succeeded and logged.attempts >= number:
-            continue  # delivered before this job was interrupted: never send it twice
-        if rerun and (logged is None or logged.attempts < number):
-            interrupted.append(interrupted_attempt(delivery, number))
-            number += 1
-        elif logged is not None:
-            number = max(number, logged.attempts + 1)
-        items.append((delivery, webhook, number))
+    for owner, job in enumerate(jobs):
+        for delivery in job:
+            webhook = webhooks.get(delivery["webhook_id"])
+            if webhook is not None:
+                delivery["webhook_name"] = webhook.name
+            number = int(delivery.get("attempt", 1))
+            logged = known.get(delivery["delivery_id"])
+            if rerun and logged is not None and logged.succeeded and logged.attempts >= number:
+                continue  # delivered before this job was interrupted: never send it twice
+            if rerun and (logged is None or logged.attempts < number):
+                interrupted.append(interrupted_attempt(delivery, number))
+                number += 1
+            elif logged is not None:
+                number = max(number, logged.attempts + 1)
+            items.append((delivery, webhook, number))
+            owners.append(owner)
     results = _send_all(items)
     for result in results:
         if result.outcome == AttemptOutcome.RETRYABLE:
             result.next_attempt_at = _retry_time(result)
     record_results([*interrupted, *results], {k: v.attempts for k, v in known.items()})
-    return _follow_up(results)
+    per_job: list[list[AttemptResult]] = [[] for _ in jobs]
+    for owner, result in zip(owners, results, strict=True):
+        per_job[owner].append(result)
+    return [_follow_up(job_results) for job_results in per_job]
 
 
 def _is_rerun() -> bool:
@@ -91,7 +112,7 @@ def _retry_time(result: AttemptResult) -> Any:
     return timezone.now() + timedelta(seconds=delay)
 
 
-def _follow_up(results: list[AttemptResult]) -> str:
+def _follow_up(results: list[AttemptResult]) -> str | DeliveryFailed:
     counts = {"succeeded": 0, "retrying": 0, "failed": 0}
     failures: list[AttemptResult] = []
     for result in results:
@@ -108,10 +129,7 @@ def _follow_up(results: list[AttemptResult]) -> str:
             failures.append(result)
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     if failures and len(results) == 1:
-        current = get_current_job()
-        if current is not None:
-            current.retries_left = 0
-        raise DeliveryFailed(_failure_message(failures[0]))
+        return DeliveryFailed(_failure_message(failures[0]))
     for result in failures:
         delivery = {**result.delivery, "attempt": result.number + 1}
         delivery.pop("_retry_after", None)

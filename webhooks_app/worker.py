@@ -5,7 +5,8 @@
 so connections, compiled templates and serializers are reused from job to job, and up to
 ``WEBHOOKS_WORKER_CONCURRENCY`` jobs run at once in threads, so that one slow receiver never
 holds up the deliveries behind it; jobs whose receivers all answer fast run one after the
-other in the main thread, which dequeues the jobs. A heartbeat thread keeps the heartbeats of
+other in the main thread, which dequeues the jobs, and when such jobs have waited in the
+queue, several of them run as one batch (:mod:`.batches`). A heartbeat thread keeps the heartbeats of
 the running jobs short-lived, so that the jobs of a worker killed with SIGKILL are noticed
 and retried by another worker within :data:`RECOVERY_BOUND` seconds. While idle or between
 jobs it relays the outbox (every ``WEBHOOKS_RELAY_INTERVAL`` seconds) and prunes the delivery
@@ -28,23 +29,21 @@ from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.queue import Queue
 from rq.timeouts import BaseDeathPenalty, TimerDeathPenalty, get_default_death_penalty_class
-from rq.utils import now as utcnow
 from rq.worker import WorkerStatus
 
+from . import batches
 from .conf import conf
+from .housekeeping import close_broken_connection, run_housekeeping
+from .jobheartbeats import JOB_HEARTBEAT_TTL, JobHeartbeats
 from .jobthreads import JobThreads
 from .queueing import JOB_FUNC
 from .sending import answer_time
 
-__all__ = ["RECOVERY_BOUND", "WebhookWorker", "run_housekeeping"]
+__all__ = ["RECOVERY_BOUND", "WebhookWorker"]
 
 logger = logging.getLogger(__name__)
 
 PRUNE_INTERVAL = 3600.0
-# A running job's entry in RQ's started registry lives this long past its last heartbeat...
-JOB_HEARTBEAT_TTL = 30
-# ...which the main thread renews this often.
-JOB_HEARTBEAT_INTERVAL = 10.0
 # How often a worker looks for jobs abandoned by dead workers (and cleans RQ's registries).
 REGISTRY_CLEAN_INTERVAL = 10
 # The longest a worker waits for a job before doing its housekeeping.
@@ -60,39 +59,6 @@ FIRST_ANSWER_WAIT = 0.05
 # Skip the worker's own heartbeat when the last one is this recent (it lives for minutes).
 WORKER_HEARTBEAT_EVERY = 1.0
 SUSPENSION_CHECK_EVERY = 1.0
-
-
-def _close_broken_connection() -> None:
-    """A long-lived worker keeps its database connection between jobs and drops it only when
-    it failed (never inside an open transaction, which a test running the worker in-process has)."""
-    if connection.in_atomic_block or connection.connection is None:
-        return
-    if connection.errors_occurred:
-        if connection.is_usable():
-            connection.errors_occurred = False
-        else:
-            connection.close()
-
-
-def run_housekeeping(*, prune: bool) -> None:
-    """Relay the outbox and, if asked, prune old deliveries; failures are logged, never raised."""
-    from .deliverylog import prune_deliveries
-    from .models import OutboxEntry
-    from .queueing import relay_outbox
-
-    try:
-        if OutboxEntry.objects.exists():
-            relay_outbox()
-        if prune:
-            pruned = prune_deliveries()
-            if pruned:
-                logger.info("Pruned %d old deliveries", pruned)
-    except StopRequested:
-        raise  # a shutdown signal arrived meanwhile
-    except Exception:
-        logger.exception("Webhook housekeeping failed; will try again")
-    finally:
-        _close_broken_connection()
 
 
 class _PerThread(threading.local):
@@ -141,14 +107,13 @@ class WebhookWorker(SimpleWorker):
         self._running: dict[str, _Running] = {}
         self._turns: dict[tuple[Any, ...], deque[str]] = {}
         self._changed = threading.Condition(threading.RLock())
-        self._next_job_heartbeat = 0.0
         self._next_relay = 0.0
         self._next_prune = time.monotonic() + 60
         self._last_worker_heartbeat = 0.0
         self._dequeued = False
-        self._heartbeats: threading.Thread | None = None
+        self._taken: deque[tuple[Job, Queue]] = deque()  # taken off the queue for a batch
+        self._job_heartbeats = JobHeartbeats(self.connection, self._running_executions)
         self._last_suspension_check = 0.0
-        self._heartbeats_stop = threading.Event()
 
     @property
     def death_penalty_class(self) -> type[BaseDeathPenalty]:
@@ -219,7 +184,7 @@ class WebhookWorker(SimpleWorker):
         else:
             return None
         if main or self._threads is None:
-            self._keep_jobs_alive(now)
+            self._job_heartbeats.renew(now)
             self._housekeeping(now)
         return result
 
@@ -231,37 +196,9 @@ class WebhookWorker(SimpleWorker):
                 self._next_prune = now + PRUNE_INTERVAL
             run_housekeeping(prune=prune)
 
-    def _keep_jobs_alive(self, now: float) -> None:
-        """Extend the started-registry entries of the running jobs."""
+    def _running_executions(self) -> list[tuple[Job, Any]]:
         with self._changed:
-            if now < self._next_job_heartbeat:
-                return
-            self._next_job_heartbeat = now + JOB_HEARTBEAT_INTERVAL
-            running = [r for r in self._running.values() if r.execution is not None]
-        if not running:
-            return
-        with self.connection.pipeline() as pipe:
-            for r in running:
-                r.execution.heartbeat(r.job.started_job_registry, JOB_HEARTBEAT_TTL, pipeline=pipe)
-                r.job.heartbeat(utcnow(), JOB_HEARTBEAT_TTL, pipeline=pipe, xx=True)
-            pipe.execute()
-
-    def _start_heartbeats(self) -> None:
-        """Renew the running jobs' heartbeats from a thread of their own, so that a job running
-        in the main thread (see :meth:`_inline`) never lets the others' expire."""
-        if self._heartbeats is not None:
-            return
-
-        def beat() -> None:
-            while not self._heartbeats_stop.wait(JOB_HEARTBEAT_INTERVAL / 2):
-                try:
-                    self._keep_jobs_alive(time.monotonic())
-                except Exception:
-                    logger.exception("Renewing job heartbeats failed; will try again")
-
-        self._heartbeats_stop.clear()
-        self._heartbeats = threading.Thread(target=beat, name="webhook-heartbeats", daemon=True)
-        self._heartbeats.start()
+            return [(r.job, r.execution) for r in self._running.values() if r.execution is not None]
 
     def _threaded(self) -> bool:
         return self.concurrency > 1 and not connection.in_atomic_block
@@ -273,6 +210,10 @@ class WebhookWorker(SimpleWorker):
             self._wait_for_free_thread()
         if self._stop_requested:  # a warm shutdown takes no new job
             return None
+        if self._taken:  # taken with a batch but left out of it: next in queue order
+            self._dequeued = True
+            self.heartbeat()
+            return self._taken.popleft()
         self._dequeued = False
         return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
@@ -298,28 +239,32 @@ class WebhookWorker(SimpleWorker):
         with self._changed:
             while len(self._running) >= self.concurrency and not self._stop_requested:
                 self._changed.wait(timeout=1.0)
-                self._keep_jobs_alive(time.monotonic())
+                self._job_heartbeats.renew(time.monotonic())
 
     def execute_job(self, job: Job, queue: Queue) -> Any:
         if not self._threaded():
             try:
                 return super().execute_job(job, queue)
             finally:
-                _close_broken_connection()
+                close_broken_connection()
         self._wait_for_free_thread()
         if self._stop_requested:
             self._give_back(job, queue)
             return None
         if self._threads is None:
             self._threads = JobThreads(self.concurrency, "webhook-job")
-            self._start_heartbeats()
+            self._job_heartbeats.start()
         running = _Running(job, _objects_of(job))
         with self._changed:
             self._running[job.id] = running
             for key in running.objects:  # jobs about an object take turns in queue order
                 self._turns.setdefault(key, deque()).append(job.id)
         if self._inline(running):
-            self._run(running, queue)
+            batch = self._batch_behind(running, queue)
+            if batch:
+                self._run_batch([running, *batch], queue)
+            else:
+                self._run(running, queue)
         else:
             self._threads.submit(partial(self._run, running, queue))
             self._await_first_answers(running)
@@ -354,6 +299,53 @@ class WebhookWorker(SimpleWorker):
             pipe.execute()
         logger.info("Stopping: job %s left on the queue for another worker", job.id)
 
+    def _batch_behind(self, first: _Running, queue: Queue) -> list[_Running]:
+        """When ``first`` waited in the queue, the jobs behind it that can run with it in one
+        batch (see :mod:`.batches`): fast receivers, no object another running job is about,
+        in queue order up to the first job that cannot."""
+        if not batches.batchable(first.job):
+            return []
+        if any(self._turns[key][0] != first.job.id for key in first.objects):
+            return []  # it waits for a running job about the same object
+        if not self._taken and batches.waited(first.job) and len(self.queues) == 1:
+            more = batches.take_jobs(self, queue, batches.MAX_JOBS - 1)
+            self._taken.extend((job, queue) for job in more)
+        batch: list[_Running] = []
+        deliveries = len(first.job.args[0])
+        while self._taken and len(batch) < batches.MAX_JOBS - 1:
+            job, job_queue = self._taken[0]
+            running = _Running(job, _objects_of(job))
+            deliveries += len(job.args[0]) if job.args else 0
+            if (
+                job_queue is not queue
+                or not batches.batchable(job)
+                or deliveries > batches.MAX_DELIVERIES
+                or not self._inline(running)
+                or any(key in self._turns for key in running.objects)
+            ):
+                break
+            self._taken.popleft()
+            with self._changed:
+                self._running[job.id] = running
+                for key in running.objects:
+                    self._turns[key] = deque([job.id])
+            batch.append(running)
+        return batch
+
+    def _run_batch(self, batch: list[_Running], queue: Queue) -> None:
+        jobs = [running.job for running in batch]
+        try:
+            executions = batches.start(self, jobs, queue)
+            for running, execution in zip(batch, executions, strict=True):
+                running.execution = execution
+            batches.run_batch(self, jobs, executions, queue)
+        except Exception:
+            logger.exception("A batch of %d jobs crashed", len(jobs))
+        finally:
+            close_broken_connection()
+            for running in batch:
+                self._finished(running)
+
     def _run(self, running: _Running, queue: Queue) -> None:
         job = running.job
         try:
@@ -364,7 +356,7 @@ class WebhookWorker(SimpleWorker):
             logger.exception("Job %s crashed", job.id)
         finally:
             self.execution = None
-            _close_broken_connection()
+            close_broken_connection()
             self._finished(running)
 
     def _wait_for_turn(self, running: _Running) -> None:
@@ -389,12 +381,11 @@ class WebhookWorker(SimpleWorker):
         if self._threads is not None:
             self._threads.shutdown()
             self._threads = None
-        if self._heartbeats is not None:
-            self._heartbeats_stop.set()
-            self._heartbeats.join()
-            self._heartbeats = None
+        self._job_heartbeats.stop()
 
     def teardown(self) -> None:
         # A warm shutdown (SIGTERM, --max-jobs, the end of --burst) lets running jobs finish.
         self.wait_for_running_jobs()
+        while self._taken:  # taken for a batch, never started: back to the queue, in order
+            self._give_back(*self._taken.pop())
         super().teardown()  # type: ignore[no-untyped-call]
