@@ -1,4 +1,5 @@
-"""Enqueueing: one Redis pipeline per transaction, and a database outbox when Redis is down."""
+"""Enqueueing: one Redis transaction per dispatch, jobs rq reads as its own, and a database outbox
+when Redis is down."""
 
 from __future__ import annotations
 
@@ -12,12 +13,27 @@ from django.db import transaction
 from redis.connection import Connection
 from rest_framework.test import APIClient
 from rq import Queue
+from rq.job import Job, JobStatus
+from rq.registry import ScheduledJobRegistry
+from rq.serializers import JSONSerializer
 
 from demo.inventory.models import Site
-from webhooks_app.models import EventRule, OutboxEntry
-from webhooks_app.queueing import get_queue, relay_outbox
+from webhooks_app import queueing
+from webhooks_app.models import Delivery, EventRule, OutboxEntry
+from webhooks_app.queueing import (
+    FAILURE_TTL,
+    JOB_FUNC,
+    RESULT_TTL,
+    JobSpec,
+    describe,
+    get_queue,
+    job_timeout,
+    push_jobs,
+    relay_outbox,
+    schedule_job,
+)
 
-from .conftest import queued_deliveries
+from .conftest import numbered_job, queued_deliveries
 from .redis_server import get_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -112,3 +128,77 @@ def test_a_job_already_in_redis_is_not_pushed_again(queue: Queue, site_rule: Eve
     OutboxEntry.objects.create(job={"id": job.id, "deliveries": job.args[0]})
     assert relay_outbox() == 1
     assert queue.count == 1
+
+
+def fetched(queue: Queue, spec: JobSpec) -> dict[str, Any]:
+    """The job's ``Job.fetch(...).to_dict()`` without its timestamps."""
+    fields = Job.fetch(spec["id"], connection=queue.connection).to_dict()
+    return {k: v for k, v in fields.items() if k not in ("created_at", "enqueued_at")}
+
+
+def test_a_pushed_job_is_the_delivery_job_rq_would_queue(queue: Queue) -> None:
+    spec = numbered_job(1)
+    push_jobs([spec])
+    job = Job.fetch(spec["id"], connection=queue.connection)
+    assert (job.func_name, job.args, job.kwargs) == (JOB_FUNC, (spec["deliveries"],), {})
+    assert (job.timeout, job.result_ttl) == (job_timeout(1), RESULT_TTL)
+    assert job.failure_ttl == FAILURE_TTL
+    assert job.description == describe(spec)
+    assert (job.retries_left, job.retry_intervals) == (3, [5])
+    assert (job.origin, job.get_status()) == (queue.name, JobStatus.QUEUED)
+    assert job.enqueued_at is not None
+    assert queue.job_ids == [spec["id"]]
+
+
+def test_pushing_through_rq_or_the_job_writer_queues_the_same_job(
+    queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = numbered_job(1)
+    by_rq: JobSpec = {"id": "by-rq", "deliveries": written["deliveries"]}
+    push_jobs([written])
+    monkeypatch.setattr(queueing, "writes_jobs", lambda queue: False)
+    push_jobs([by_rq])
+    assert fetched(queue, written) == fetched(queue, by_rq)
+    assert queue.job_ids == [written["id"], "by-rq"]
+
+
+def test_a_scheduled_job_through_rq_or_the_job_writer_is_the_same_job(
+    queue: Queue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = numbered_job(1, attempt=2)
+    by_rq: JobSpec = {"id": "by-rq", "deliveries": written["deliveries"]}
+    schedule_job(written, 3600)
+    monkeypatch.setattr(queueing, "writes_jobs", lambda queue: False)
+    schedule_job(by_rq, 3600)
+    assert fetched(queue, written) == fetched(queue, by_rq)
+    assert fetched(queue, written)["status"] == JobStatus.SCHEDULED
+    assert sorted(ScheduledJobRegistry(queue=queue).get_job_ids()) == sorted(
+        [written["id"], "by-rq"]
+    )
+
+
+def test_pushing_no_jobs_takes_no_round_trip(
+    queue: Queue, round_trips: type[CountingConnection]
+) -> None:
+    push_jobs([])
+    assert round_trips.sent == 0
+
+
+def test_jobs_are_serialized_with_the_queues_configured_serializer(
+    queue: Queue, settings: Any
+) -> None:
+    config = settings.RQ_QUEUES["default"]
+    settings.RQ_QUEUES = {"default": {**config, "SERIALIZER": "rq.serializers.JSONSerializer"}}
+    spec = numbered_job(1)
+    push_jobs([spec])
+    job = Job.fetch(spec["id"], connection=queue.connection, serializer=JSONSerializer)
+    assert job.args == [spec["deliveries"]]
+
+
+def test_a_synchronous_queue_still_runs_the_job_at_once(queue: Queue, settings: Any) -> None:
+    settings.RQ_QUEUES = {"default": {**settings.RQ_QUEUES["default"], "ASYNC": False}}
+    spec = numbered_job(1)  # to a webhook that does not exist: fails at its first attempt
+    push_jobs([spec])
+    assert queue.count == 0
+    [delivery] = Delivery.objects.all()
+    assert (delivery.attempt_count, delivery.last_error) == (1, "Webhook None no longer exists.")

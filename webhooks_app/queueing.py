@@ -1,9 +1,11 @@
 """Putting delivery jobs on the RQ queue, with a database outbox when Redis is unreachable.
 
-All jobs of one dispatch go to Redis in one pipeline (one round trip). If Redis cannot be
-reached, they are saved in :class:`~webhooks_app.models.OutboxEntry` rows in their own
-transaction and relayed later, once each: by the worker within a minute, or by
-``manage.py webhooks_relay``.
+All jobs of one dispatch go to Redis in one pipeline (one round trip, one MULTI/EXEC
+transaction). The jobs' hashes are written by :mod:`~webhooks_app.jobwriter` (what rq's own
+``enqueue_many`` would write, without building ``Job`` objects), or by rq for a queue the
+writer leaves to rq. If Redis cannot be reached, they are saved in
+:class:`~webhooks_app.models.OutboxEntry` rows in their own transaction and relayed later, once
+each: by the worker within a minute, or by ``manage.py webhooks_relay``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from .conf import conf
+from .jobwriter import JobKind, NewJob, enqueue_new_jobs, save_new_job, writes_jobs
 from .models import OutboxEntry
 
 __all__ = ["JOB_FUNC", "JobSpec", "enqueue_jobs", "job_spec", "relay_outbox"]
@@ -35,10 +38,18 @@ FAILURE_TTL = 30 * 24 * 3600
 # RQ-level retries only cover a job whose worker died or that crashed unexpectedly (HTTP
 # failures are retried by the job itself); a job that fails for good clears its retries first.
 CRASH_RETRIES = 3
+CRASH_RETRY_INTERVAL = 5
+DELIVERY_JOBS = JobKind(
+    JOB_FUNC,
+    result_ttl=RESULT_TTL,
+    failure_ttl=FAILURE_TTL,
+    retries=CRASH_RETRIES,
+    retry_intervals=(CRASH_RETRY_INTERVAL,),
+)
 
 
 def crash_retry() -> Retry:
-    return Retry(max=CRASH_RETRIES, interval=5)
+    return Retry(max=CRASH_RETRIES, interval=CRASH_RETRY_INTERVAL)
 
 
 class JobSpec(TypedDict):
@@ -83,24 +94,37 @@ def describe(spec: JobSpec) -> str:
     return text + (f" (+{more} more)" if more else "")
 
 
-def _enqueue_data(spec: JobSpec) -> Any:
-    return Queue.prepare_data(
-        JOB_FUNC,
-        args=(spec["deliveries"],),
-        job_id=spec["id"],
-        timeout=job_timeout(len(spec["deliveries"])),
-        result_ttl=RESULT_TTL,
-        failure_ttl=FAILURE_TTL,
-        description=describe(spec),
-        retry=crash_retry(),
-    )
+def _new_job(spec: JobSpec) -> NewJob:
+    deliveries = spec["deliveries"]
+    return NewJob(spec["id"], (deliveries,), describe(spec), job_timeout(len(deliveries)))
+
+
+def _rq_options(spec: JobSpec) -> dict[str, Any]:
+    """The job as arguments of rq's ``Queue.prepare_data`` and ``Queue.create_job`` (for
+    queues the job writer leaves to rq)."""
+    return {
+        "args": (spec["deliveries"],),
+        "job_id": spec["id"],
+        "timeout": job_timeout(len(spec["deliveries"])),
+        "result_ttl": RESULT_TTL,
+        "failure_ttl": FAILURE_TTL,
+        "description": describe(spec),
+        "retry": crash_retry(),
+    }
 
 
 def push_jobs(specs: Sequence[JobSpec]) -> None:
-    """Enqueue the jobs in one Redis pipeline; raises RedisError if Redis is unreachable."""
+    """Enqueue the jobs in one Redis transaction (one round trip; none for no jobs);
+    raises RedisError if Redis is unreachable."""
+    if not specs:
+        return
     queue = get_queue()
     with queue.connection.pipeline() as pipe:
-        queue.enqueue_many([_enqueue_data(spec) for spec in specs], pipeline=pipe)
+        if writes_jobs(queue):
+            enqueue_new_jobs(pipe, queue, DELIVERY_JOBS, [_new_job(spec) for spec in specs])
+        else:
+            datas = [Queue.prepare_data(JOB_FUNC, **_rq_options(spec)) for spec in specs]
+            queue.enqueue_many(datas, pipeline=pipe)
         pipe.execute()
 
 
@@ -112,22 +136,15 @@ def schedule_job(spec: JobSpec, delay: float) -> None:
     looking in between drops the entry of a job it cannot find yet, and the retry is lost.)
     """
     queue = get_queue()
-    job = queue.create_job(
-        JOB_FUNC,
-        args=(spec["deliveries"],),
-        job_id=spec["id"],
-        timeout=job_timeout(len(spec["deliveries"])),
-        result_ttl=RESULT_TTL,
-        failure_ttl=FAILURE_TTL,
-        description=describe(spec),
-        retry=crash_retry(),
-        status=JobStatus.SCHEDULED,
-    )
     due = int(time.time() + delay)
     with queue.connection.pipeline() as pipe:
         pipe.sadd(Queue.redis_queues_keys, queue.key)
-        job.save(pipeline=pipe)
-        pipe.zadd(queue.scheduled_job_registry.key, {job.id: due})
+        if writes_jobs(queue):
+            save_new_job(pipe, queue, DELIVERY_JOBS, _new_job(spec), JobStatus.SCHEDULED)
+        else:
+            job = queue.create_job(JOB_FUNC, **_rq_options(spec), status=JobStatus.SCHEDULED)
+            job.save(pipeline=pipe)
+        pipe.zadd(queue.scheduled_job_registry.key, {spec["id"]: due})
         pipe.execute()
 
 
