@@ -32,6 +32,7 @@ from rq.timeouts import BaseDeathPenalty, TimerDeathPenalty, get_default_death_p
 from rq.worker import WorkerStatus
 
 from . import batches
+from .arenas import limit_malloc_arenas
 from .conf import conf
 from .housekeeping import close_broken_connection, run_housekeeping
 from .jobheartbeats import JOB_HEARTBEAT_TTL, JobHeartbeats
@@ -97,6 +98,7 @@ class WebhookWorker(SimpleWorker):
     concurrency is 1 or when the worker runs inside an open transaction (a test's)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        limit_malloc_arenas()  # before any thread starts: see .arenas
         self._per_thread = _PerThread()
         self._main_death_penalty = get_default_death_penalty_class()
         kwargs.setdefault("maintenance_interval", REGISTRY_CLEAN_INTERVAL)
