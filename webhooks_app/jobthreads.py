@@ -1,5 +1,6 @@
 """The worker's job threads: a fixed set of threads that run tasks one after another and, when
-they stop, close the database connections they opened (Django keeps one per thread)."""
+they stop, close the database connections they opened (Django keeps one per thread); after
+each task, like after a request, a connection older than ``CONN_MAX_AGE`` is closed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from django.db import connections
+from django.db import close_old_connections, connections
 
 __all__ = ["JobThreads"]
 
@@ -42,5 +43,10 @@ class JobThreads:
                     task()
                 except Exception:
                     logger.exception("A job thread's task raised")
+                finally:
+                    # As after a request: a connection past CONN_MAX_AGE (0 by default) is
+                    # closed, so idle job threads hold no connection, nor its cache (SQLite
+                    # keeps up to 2 MB of pages per connection).
+                    close_old_connections()
         finally:
             connections.close_all()

@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -37,8 +36,8 @@ from .conf import conf
 from .housekeeping import close_broken_connection, run_housekeeping
 from .jobheartbeats import JOB_HEARTBEAT_TTL, JobHeartbeats
 from .jobthreads import JobThreads
-from .queueing import JOB_FUNC
 from .sending import answer_time
+from .turns import Running, Turns, objects_of
 
 __all__ = ["RECOVERY_BOUND", "WebhookWorker"]
 
@@ -67,29 +66,6 @@ class _PerThread(threading.local):
     working_time: float = 0.0
 
 
-@dataclass
-class _Running:
-    job: Job
-    objects: frozenset[tuple[Any, ...]]
-    execution: Any = None
-
-    @property
-    def webhooks(self) -> set[Any]:
-        return {key[0] for key in self.objects}
-
-
-def _objects_of(job: Job) -> frozenset[tuple[Any, ...]]:
-    """The (webhook, object) pairs a delivery job sends events about."""
-    if job.func_name != JOB_FUNC or not job.args:
-        return frozenset()
-    try:
-        return frozenset(
-            (d.get("webhook_id"), d.get("object_type"), d.get("object_id")) for d in job.args[0]
-        )
-    except (TypeError, AttributeError):
-        return frozenset()
-
-
 class WebhookWorker(SimpleWorker):
     """RQ's non-forking worker, running up to ``WEBHOOKS_WORKER_CONCURRENCY`` jobs at once.
 
@@ -106,9 +82,9 @@ class WebhookWorker(SimpleWorker):
         self.log_result_lifespan = False  # one line less per job: the delivery log has the outcome
         self.concurrency = max(1, int(conf.WEBHOOKS_WORKER_CONCURRENCY))
         self._threads: JobThreads | None = None
-        self._running: dict[str, _Running] = {}
-        self._turns: dict[tuple[Any, ...], deque[str]] = {}
-        self._changed = threading.Condition(threading.RLock())
+        self._jobs = Turns()
+        self._running = self._jobs.running
+        self._changed = self._jobs.changed
         self._next_relay = 0.0
         self._next_prune = time.monotonic() + 60
         self._last_worker_heartbeat = 0.0
@@ -256,11 +232,8 @@ class WebhookWorker(SimpleWorker):
         if self._threads is None:
             self._threads = JobThreads(self.concurrency, "webhook-job")
             self._job_heartbeats.start()
-        running = _Running(job, _objects_of(job))
-        with self._changed:
-            self._running[job.id] = running
-            for key in running.objects:  # jobs about an object take turns in queue order
-                self._turns.setdefault(key, deque()).append(job.id)
+        running = Running(job, objects_of(job))
+        self._jobs.add(running)
         if self._inline(running):
             batch = self._batch_behind(running, queue)
             if batch:
@@ -272,7 +245,7 @@ class WebhookWorker(SimpleWorker):
             self._await_first_answers(running)
         return None
 
-    def _await_first_answers(self, running: _Running) -> None:
+    def _await_first_answers(self, running: Running) -> None:
         """For a job to receivers not heard from yet, wait a moment (at most
         :data:`FIRST_ANSWER_WAIT` seconds) for their first answer before taking the next job,
         which can then run in the main thread if they answered fast."""
@@ -283,7 +256,7 @@ class WebhookWorker(SimpleWorker):
                     return  # over already (it may have sent nothing)
                 self._changed.wait(timeout=0.002)
 
-    def _inline(self, running: _Running) -> bool:
+    def _inline(self, running: Running) -> bool:
         """Whether to run a job in the main thread: when every receiver it sends to answered
         within :data:`INLINE_BELOW_MS` lately. Such a job is over soon, and running several at
         once only makes their threads wait for each other (Python runs one at a time): on 2
@@ -301,40 +274,37 @@ class WebhookWorker(SimpleWorker):
             pipe.execute()
         logger.info("Stopping: job %s left on the queue for another worker", job.id)
 
-    def _batch_behind(self, first: _Running, queue: Queue) -> list[_Running]:
+    def _batch_behind(self, first: Running, queue: Queue) -> list[Running]:
         """When ``first`` waited in the queue, the jobs behind it that can run with it in one
         batch (see :mod:`.batches`): fast receivers, no object another running job is about,
         in queue order up to the first job that cannot."""
         if not batches.batchable(first.job):
             return []
-        if any(self._turns[key][0] != first.job.id for key in first.objects):
+        if not self._jobs.first(first):
             return []  # it waits for a running job about the same object
         if not self._taken and batches.waited(first.job) and len(self.queues) == 1:
             more = batches.take_jobs(self, queue, batches.MAX_JOBS - 1)
             self._taken.extend((job, queue) for job in more)
-        batch: list[_Running] = []
+        batch: list[Running] = []
         deliveries = len(first.job.args[0])
         while self._taken and len(batch) < batches.MAX_JOBS - 1:
             job, job_queue = self._taken[0]
-            running = _Running(job, _objects_of(job))
+            running = Running(job, objects_of(job))
             deliveries += len(job.args[0]) if job.args else 0
             if (
                 job_queue is not queue
                 or not batches.batchable(job)
                 or deliveries > batches.MAX_DELIVERIES
                 or not self._inline(running)
-                or any(key in self._turns for key in running.objects)
+                or self._jobs.busy(running)
             ):
                 break
             self._taken.popleft()
-            with self._changed:
-                self._running[job.id] = running
-                for key in running.objects:
-                    self._turns[key] = deque([job.id])
+            self._jobs.add(running)
             batch.append(running)
         return batch
 
-    def _run_batch(self, batch: list[_Running], queue: Queue) -> None:
+    def _run_batch(self, batch: list[Running], queue: Queue) -> None:
         jobs = [running.job for running in batch]
         try:
             executions = batches.start(self, jobs, queue)
@@ -346,37 +316,24 @@ class WebhookWorker(SimpleWorker):
         finally:
             close_broken_connection()
             for running in batch:
-                self._finished(running)
+                self._jobs.finished(running)
 
-    def _run(self, running: _Running, queue: Queue) -> None:
+    def _run(self, running: Running, queue: Queue) -> None:
         job = running.job
         try:
             running.execution = self.prepare_execution(job)
-            self._wait_for_turn(running)
-            self.perform_job(job, queue)
+            self._jobs.wait_for_turn(running)
+            if threading.current_thread() is threading.main_thread():
+                self.perform_job(job, queue)
+            else:
+                with self._jobs.sending(running):
+                    self.perform_job(job, queue)
         except Exception:
             logger.exception("Job %s crashed", job.id)
         finally:
             self.execution = None
             close_broken_connection()
-            self._finished(running)
-
-    def _wait_for_turn(self, running: _Running) -> None:
-        """Until the jobs about the same objects queued before this one have finished, so that
-        one worker delivers an object's events to a webhook in the order they were queued."""
-        with self._changed:
-            while any(self._turns[key][0] != running.job.id for key in running.objects):
-                self._changed.wait(timeout=1.0)
-
-    def _finished(self, running: _Running) -> None:
-        with self._changed:
-            self._running.pop(running.job.id, None)
-            for key in running.objects:
-                turns = self._turns[key]
-                turns.remove(running.job.id)
-                if not turns:
-                    del self._turns[key]
-            self._changed.notify_all()
+            self._jobs.finished(running)
 
     def wait_for_running_jobs(self) -> None:
         """Block until every job started by this worker has finished."""
