@@ -142,3 +142,14 @@ def test_jobs_taken_for_a_batch_go_back_to_the_queue_in_order_when_the_worker_st
 
     assert queue.job_ids == job_ids
     assert queue.intermediate_queue.get_job_ids() == []
+
+
+def test_when_redis_fails_while_taking_more_the_job_in_hand_runs_alone(
+    queue: Queue, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = WebhookWorker([queue], connection=queue.connection)
+    worker.get_redis_server_version()  # known from the job's own dequeue
+    request.getfixturevalue("redis_down")
+
+    assert batches.take_jobs(worker, queue, 10) == []
+    assert "Taking more jobs for a batch failed" in caplog.text

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import RedisError
 from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.queue import Queue
@@ -78,16 +79,24 @@ def batchable(job: Job) -> bool:
 
 def take_jobs(worker: BaseWorker, queue: Queue, count: int) -> list[Job]:
     """Take up to ``count`` jobs off the head of ``queue`` (into its intermediate queue, as
-    RQ's own dequeue does) in two round trips; ids whose job is gone are dropped."""
+    RQ's own dequeue does) in two round trips; ids whose job is gone are dropped. None on a
+    Redis older than 6.2 (no LMOVE) or when Redis fails: the job in hand then runs alone (ids
+    moved before a failure are failed and retried by RQ's intermediate-queue cleanup)."""
     connection = worker.connection
-    script = connection.register_script(_TAKE)
-    ids = [
-        i.decode() if isinstance(i, bytes) else str(i)
-        for i in script(keys=[queue.key, queue.intermediate_queue_key], args=[count])
-    ]
-    if not ids:
+    if worker.get_redis_server_version() < (6, 2, 0):  # type: ignore[no-untyped-call]
         return []
-    jobs = Job.fetch_many(ids, connection=connection, serializer=worker.serializer)
+    script = connection.register_script(_TAKE)
+    try:
+        ids = [
+            i.decode() if isinstance(i, bytes) else str(i)
+            for i in script(keys=[queue.key, queue.intermediate_queue_key], args=[count])
+        ]
+        if not ids:
+            return []
+        jobs = Job.fetch_many(ids, connection=connection, serializer=worker.serializer)
+    except RedisError as exc:
+        logger.warning("Taking more jobs for a batch failed (%s); running one at a time", exc)
+        return []
     gone = [job_id for job_id, job in zip(ids, jobs, strict=True) if job is None]
     if gone:
         with connection.pipeline() as pipe:
