@@ -34,7 +34,16 @@ from .queueing import CRASH_RETRIES, JOB_FUNC
 if TYPE_CHECKING:
     from rq.worker import BaseWorker
 
-__all__ = ["MAX_JOBS", "WAITED", "batchable", "run_batch", "take_jobs"]
+__all__ = [
+    "MAX_DELIVERIES",
+    "MAX_JOBS",
+    "WAITED",
+    "batchable",
+    "run_batch",
+    "start",
+    "take_jobs",
+    "waited",
+]
 
 logger = logging.getLogger(__name__)
 
