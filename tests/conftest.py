@@ -35,6 +35,7 @@ def queue() -> Iterator[Queue]:
     q.connection.flushdb()
     yield q
     q.connection.flushdb()
+    q.connection.connection_pool.disconnect()  # django-rq made this client for the test alone
 
 
 @pytest.fixture

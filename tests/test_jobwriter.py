@@ -6,6 +6,7 @@ saved by ``Job.save``), and run by a real rq worker.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import pytest
@@ -14,7 +15,14 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
-from webhooks_app.jobwriter import JobKind, NewJob, enqueue_new_jobs, save_new_job, writes_jobs
+from webhooks_app.jobwriter import (
+    COMPRESS_FROM,
+    JobKind,
+    NewJob,
+    enqueue_new_jobs,
+    save_new_job,
+    writes_jobs,
+)
 
 KIND = JobKind(
     "tests.test_jobwriter.double", result_ttl=600, failure_ttl=3600, retries=3, retry_intervals=(5,)
@@ -33,7 +41,7 @@ EMPTY_IN_RQ = {
 TIMESTAMPS = {"created_at", "enqueued_at"}
 
 
-def double(n: int) -> int:
+def double(n: Any) -> Any:
     return 2 * n
 
 
@@ -106,10 +114,29 @@ def test_the_fields_left_out_are_the_ones_rq_writes_empty(queue: Queue) -> None:
     assert set(by_rq) - set(by_writer) == EMPTY_IN_RQ
     assert {by_rq[name] for name in EMPTY_IN_RQ} == {b""}
     assert set(by_writer) <= set(by_rq)
-    assert by_writer["data"] == by_rq["data"]  # the same pickle, compressed the same way
-    for name in TIMESTAMPS:
+    assert by_writer["data"] == zlib.decompress(by_rq["data"])  # the same pickle, kept as is
+    for name in TIMESTAMPS | {"data"}:
         by_writer.pop(name)
     assert by_writer == {name: by_rq[name] for name in by_writer}
+
+
+def test_short_job_data_is_stored_uncompressed_and_long_data_as_rq_compresses_it(
+    queue: Queue,
+) -> None:
+    short, long = "x" * 100, "y" * COMPRESS_FROM
+    for name, arg in (("short", short), ("long", long)):
+        enqueue_with_rq(queue, new_job(f"{name}-by-rq", arg))
+        write(queue, new_job(f"{name}-by-writer", arg))
+    assert raw_hash(queue, "short-by-writer")["data"] == zlib.decompress(
+        raw_hash(queue, "short-by-rq")["data"]
+    )
+    assert raw_hash(queue, "long-by-writer")["data"] == raw_hash(queue, "long-by-rq")["data"]
+    for name in ("short", "long"):
+        assert restored(queue, f"{name}-by-writer") == restored(queue, f"{name}-by-rq")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    for name, arg in (("short", short), ("long", long)):
+        job = Job.fetch(f"{name}-by-writer", connection=queue.connection)
+        assert (job.get_status(), job.return_value()) == (JobStatus.FINISHED, 2 * arg)
 
 
 def test_a_job_without_crash_retries_has_none_as_with_rq(queue: Queue) -> None:

@@ -7,8 +7,9 @@ id, its arguments, a description and a timeout, and what every job of a :class:`
 shares is encoded once. Callers add the commands to their own pipeline and execute it, so the
 jobs of one call still reach Redis in one transaction (MULTI/EXEC), as with rq's own.
 
-The hash holds what rq writes for the same job, ``data`` byte for byte (the queue's serializer,
-then ``zlib.compress``), less the fields rq writes as empty strings (callback names,
+The hash holds what rq writes for the same job, ``data`` as the same serialized bytes (the
+queue's serializer, then ``zlib.compress`` as rq does, except for short data, stored as is),
+less the fields rq writes as empty strings (callback names,
 ``started_at``, ``ended_at``, ``last_heartbeat``, ``worker_name``, ``group_id``):
 ``Job.restore`` reads an empty field and a missing one alike, and rq writes them all the next
 time it saves the whole job (when it ends, is retried or is requeued). ``tests/test_jobwriter.py``
@@ -33,9 +34,21 @@ from rq import Queue
 from rq.job import Job, JobStatus, validate_job_id
 from rq.utils import now, utcformat
 
-__all__ = ["JobKind", "NewJob", "enqueue_new_jobs", "save_new_job", "writes_jobs"]
+__all__ = [
+    "COMPRESS_FROM",
+    "JobKind",
+    "NewJob",
+    "enqueue_new_jobs",
+    "save_new_job",
+    "writes_jobs",
+]
 
 _Fields = dict[str | bytes, bytes | str]  # a job hash, as HSET's mapping
+
+# Job data shorter than this is stored as is: compressing a few hundred bytes saves little
+# and costs about 60 us (zlib sets up some 256 KB of state per call). rq reads both: it
+# takes data that does not decompress as uncompressed.
+COMPRESS_FROM = 4096
 
 
 @dataclass(frozen=True)
@@ -86,12 +99,13 @@ def _job_hash(
     queue: Queue, kind: JobKind, job: NewJob, status: JobStatus, stamp: str, enqueued: bool
 ) -> _Fields:
     """``Job.to_dict`` of the same job, less the fields it leaves empty. ``data`` is rq's job
-    tuple, serialized with the queue's serializer and compressed, as ``Job.to_dict`` does."""
+    tuple, serialized with the queue's serializer and, from :data:`COMPRESS_FROM` bytes on,
+    compressed as ``Job.to_dict`` does."""
     validate_job_id(job.id)
     data = queue.serializer.dumps((kind.func_name, None, job.args, {}))
     fields: _Fields = {
         **_shared_fields(kind, queue.name, status.value, job.timeout),
-        b"data": zlib.compress(data),
+        b"data": zlib.compress(data) if len(data) >= COMPRESS_FROM else data,
         b"description": job.description,
         b"created_at": stamp,
     }

@@ -26,6 +26,7 @@ from rq.job import Job, JobStatus
 from .conf import conf
 from .jobwriter import JobKind, NewJob, enqueue_new_jobs, save_new_job, writes_jobs
 from .models import OutboxEntry
+from .redis_transaction import execute_transaction
 
 __all__ = ["JOB_FUNC", "JobSpec", "enqueue_jobs", "job_spec", "relay_outbox"]
 
@@ -122,10 +123,11 @@ def push_jobs(specs: Sequence[JobSpec]) -> None:
     with queue.connection.pipeline() as pipe:
         if writes_jobs(queue):
             enqueue_new_jobs(pipe, queue, DELIVERY_JOBS, [_new_job(spec) for spec in specs])
+            execute_transaction(pipe)
         else:
             datas = [Queue.prepare_data(JOB_FUNC, **_rq_options(spec)) for spec in specs]
             queue.enqueue_many(datas, pipeline=pipe)
-        pipe.execute()
+            pipe.execute()
 
 
 def schedule_job(spec: JobSpec, delay: float) -> None:
