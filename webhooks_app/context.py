@@ -8,7 +8,7 @@ the user and a request id; without a scope, committed changes are dispatched one
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -75,11 +75,14 @@ def capture_events(
     username: str | None = None,
     request_id: str | uuid.UUID | None = None,
     request: HttpRequest | None = None,
+    unconfirmed: list[Callable[[], None]] | None = None,
 ) -> Iterator[Scope]:
     """Collect the events of a block and dispatch them, coalesced per object, when it ends.
 
     Changes made inside a database transaction are only dispatched once it commits; a block
-    that raises still dispatches what was already committed (those changes happened).
+    that raises still dispatches what was already committed (those changes happened). With an
+    ``unconfirmed`` list, the jobs are sent to Redis without waiting for its answer: the
+    callables appended to the list read it, and the caller must call each of them.
     """
     from .events import EventQueue, dispatch_queue
 
@@ -95,4 +98,4 @@ def capture_events(
     finally:
         _scope.reset(token)
         assert scope.queue is not None
-        dispatch_queue(scope.queue)
+        dispatch_queue(scope.queue, unconfirmed)

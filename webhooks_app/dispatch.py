@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -159,12 +159,15 @@ def build_jobs(events: list[Event]) -> list[JobSpec]:
     return [job_spec(deliveries[start : start + size]) for start in range(0, len(deliveries), size)]
 
 
-def dispatch_events(events: list[Event]) -> None:
-    """Turn committed events into queued jobs. Never raises into the caller's request."""
+def dispatch_events(
+    events: list[Event], unconfirmed: list[Callable[[], None]] | None = None
+) -> None:
+    """Turn committed events into queued jobs. Never raises into the caller's request. With an
+    ``unconfirmed`` list, Redis's answer is read later (see :func:`~.queueing.enqueue_jobs`)."""
     try:
         jobs = build_jobs(events)
     except Exception:
         logger.exception("Webhook dispatch failed for %d event(s)", len(events))
         return
     if jobs:
-        enqueue_jobs(jobs)
+        enqueue_jobs(jobs, unconfirmed)

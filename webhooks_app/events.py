@@ -10,7 +10,7 @@ Within a buffer or scope, events coalesce per object (key ``app_label.model:pk``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from threading import local
@@ -226,14 +226,14 @@ def hand_over(queue: EventQueue) -> None:
         dispatch_queue(queue)
 
 
-def dispatch_queue(queue: EventQueue) -> None:
+def dispatch_queue(queue: EventQueue, unconfirmed: list[Callable[[], None]] | None = None) -> None:
     if not queue:
         return
     from .dispatch import dispatch_events
 
     events = list(queue.events.values())
     queue.events.clear()
-    dispatch_events(events)
+    dispatch_events(events, unconfirmed)
 
 
 def emit_events(

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypedDict
 
 import django_rq
@@ -26,7 +27,7 @@ from rq.job import Job, JobStatus
 from .conf import conf
 from .jobwriter import JobKind, NewJob, enqueue_new_jobs, save_new_job, writes_jobs
 from .models import OutboxEntry
-from .redis_transaction import execute_transaction
+from .redis_transaction import SentTransaction, execute_transaction, send_transaction
 
 __all__ = ["JOB_FUNC", "JobSpec", "enqueue_jobs", "job_spec", "relay_outbox"]
 
@@ -150,18 +151,52 @@ def schedule_job(spec: JobSpec, delay: float) -> None:
         pipe.execute()
 
 
-def enqueue_jobs(specs: Sequence[JobSpec]) -> None:
-    """Queue the jobs; if Redis is down, keep them in the outbox instead. Never raises RedisError."""
-    try:
+def send_jobs(specs: Sequence[JobSpec]) -> SentTransaction | None:
+    """Send the jobs as :func:`push_jobs` does without waiting for Redis's answer, which
+    ``confirm()`` of the result reads. None if nothing is left to confirm: no jobs, or a queue
+    whose jobs rq writes (pushed at once). Raises RedisError if Redis is unreachable."""
+    queue = get_queue()
+    if not specs or not writes_jobs(queue):
         push_jobs(specs)
+        return None
+    with queue.connection.pipeline() as pipe:
+        enqueue_new_jobs(pipe, queue, DELIVERY_JOBS, [_new_job(spec) for spec in specs])
+        return send_transaction(pipe)
+
+
+def enqueue_jobs(
+    specs: Sequence[JobSpec], unconfirmed: list[Callable[[], None]] | None = None
+) -> None:
+    """Queue the jobs; if Redis is down, keep them in the outbox instead. Never raises RedisError.
+
+    With an ``unconfirmed`` list, the jobs are sent without waiting for Redis's answer, and a
+    callable that reads it is appended to the list (if Redis refused the jobs, it saves them to
+    the outbox after all): the caller must call it."""
+    try:
+        if unconfirmed is None:
+            push_jobs(specs)
+            return
+        sent = send_jobs(specs)
     except RedisError as exc:
-        logger.warning(
-            "Redis unavailable (%s); %d webhook job(s) saved to the outbox for relay",
-            exc,
-            len(specs),
-        )
-        with transaction.atomic():
-            OutboxEntry.objects.bulk_create([OutboxEntry(job=dict(spec)) for spec in specs])
+        _save_to_outbox(specs, exc)
+        return
+    if sent is not None:
+        unconfirmed.append(partial(_confirm, sent, specs))
+
+
+def _confirm(sent: SentTransaction, specs: Sequence[JobSpec]) -> None:
+    try:
+        sent.confirm()
+    except RedisError as exc:
+        _save_to_outbox(specs, exc)
+
+
+def _save_to_outbox(specs: Sequence[JobSpec], exc: RedisError) -> None:
+    logger.warning(
+        "Redis did not take %d webhook job(s) (%s); saved to the outbox for relay", len(specs), exc
+    )
+    with transaction.atomic():
+        OutboxEntry.objects.bulk_create([OutboxEntry(job=dict(spec)) for spec in specs])
 
 
 def relay_outbox(batch_size: int = 500) -> int:

@@ -6,6 +6,11 @@ commands of a dispatch this costs more Python than the commands themselves. Here
 commands (bytes, str or int arguments) are packed in one pass and the replies read without
 callbacks. Same round trip, same transaction.
 
+Sending and reading the reply can also be apart: :func:`send_transaction` returns a
+:class:`SentTransaction` that keeps the connection (out of its pool) until
+:meth:`~SentTransaction.confirm` reads the reply. Redis runs the transaction as soon as it has
+read it, whether or not anyone reads the reply yet.
+
 A connection that fails while sending is reconnected and the whole transaction sent once more
 (Redis discards a transaction whose ``EXEC`` it never read). A failure while reading the reply
 is raised, never retried: the transaction may have run.
@@ -17,9 +22,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.client import Pipeline
+from redis.connection import ConnectionPool
 from redis.exceptions import ConnectionError, ExecAbortError, ResponseError, TimeoutError
 
-__all__ = ["execute_transaction", "pack"]
+__all__ = ["SentTransaction", "execute_transaction", "pack", "send_transaction"]
 
 _BIG = 16384  # arguments at least this long are sent as their own buffer, not copied
 
@@ -54,13 +60,37 @@ def pack(commands: Sequence[Sequence[Any]]) -> list[bytes]:
     return buffers
 
 
-def execute_transaction(pipe: Pipeline[Any]) -> list[Any]:
-    """Run the commands gathered in ``pipe`` as one MULTI/EXEC (``pipe`` is left empty) and
-    return their replies; raises ``RedisError`` if Redis cannot be reached or refuses one."""
+class SentTransaction:
+    """A sent MULTI/EXEC of ``count`` commands whose reply is still to be read."""
+
+    def __init__(self, pool: ConnectionPool, connection: Any, count: int) -> None:
+        self._pool = pool
+        self._connection: Any = connection
+        self._count = count
+
+    def confirm(self) -> list[Any]:
+        """Read the reply and give the connection back to its pool: the commands' replies.
+        Raises ``RedisError`` if the transaction did not run, or if that cannot be known."""
+        connection, self._connection = self._connection, None
+        if connection is None:
+            raise RuntimeError("this transaction was confirmed already")
+        try:
+            return _read_reply(connection, self._count)
+        except BaseException:
+            connection.disconnect()  # replies may be left unread: never reuse it
+            raise
+        finally:
+            self._pool.release(connection)
+
+
+def send_transaction(pipe: Pipeline[Any]) -> SentTransaction | None:
+    """Send the commands gathered in ``pipe`` as one MULTI/EXEC (``pipe`` is left empty),
+    without waiting for the reply; None if there were none. Raises ``RedisError`` if Redis
+    cannot be reached."""
     commands = [args for args, _options in pipe.command_stack]
     pipe.reset()
     if not commands:
-        return []
+        return None
     packed = pack([("MULTI",), *commands, ("EXEC",)])
     pool = pipe.connection_pool
     connection: Any = pool.get_connection()
@@ -70,12 +100,18 @@ def execute_transaction(pipe: Pipeline[Any]) -> list[Any]:
         except (ConnectionError, TimeoutError):
             connection.disconnect()  # a stale pooled connection: once more on a new one
             connection.send_packed_command(packed)
-        return _read_reply(connection, len(commands))
     except BaseException:
-        connection.disconnect()  # replies may be left unread: never reuse it
-        raise
-    finally:
+        connection.disconnect()
         pool.release(connection)
+        raise
+    return SentTransaction(pool, connection, len(commands))
+
+
+def execute_transaction(pipe: Pipeline[Any]) -> list[Any]:
+    """Run the commands gathered in ``pipe`` as one MULTI/EXEC (``pipe`` is left empty) and
+    return their replies; raises ``RedisError`` if Redis cannot be reached or refuses one."""
+    sent = send_transaction(pipe)
+    return [] if sent is None else sent.confirm()
 
 
 def _read_reply(connection: Any, count: int) -> list[Any]:
