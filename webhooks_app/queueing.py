@@ -1,9 +1,11 @@
 """Putting delivery jobs on the RQ queue, with a database outbox when Redis is unreachable.
 
-All jobs of one dispatch go to Redis in one pipeline (one round trip, one MULTI/EXEC
-transaction). The jobs' hashes are written by :mod:`~webhooks_app.jobwriter` (what rq's own
-``enqueue_many`` would write, without building ``Job`` objects), or by rq for a queue the
-writer leaves to rq. If Redis cannot be reached, they are saved in
+All jobs of one dispatch go to Redis in one MULTI/EXEC transaction (one round trip, sent by
+:mod:`~webhooks_app.redis_transaction`; in a request its answer is read once the response is
+out, see :mod:`~webhooks_app.middleware`). The jobs' hashes are written by
+:mod:`~webhooks_app.jobwriter` (what rq's own ``enqueue_many`` would write, without building
+``Job`` objects), or by rq for a queue the writer leaves to rq. If Redis cannot be reached or
+refuses them, they are saved in
 :class:`~webhooks_app.models.OutboxEntry` rows in their own transaction and relayed later, once
 each: by the worker within a minute, or by ``manage.py webhooks_relay``.
 """
