@@ -12,12 +12,17 @@ from redis.exceptions import ConnectionError, ResponseError
 from rq import Queue
 
 from webhooks_app.queueing import get_queue
-from webhooks_app.redis_transaction import execute_transaction, pack
+from webhooks_app.redis_transaction import pack, send_transaction
 
 
 @pytest.fixture
 def client(queue: Queue) -> Redis:
     return get_queue().connection
+
+
+def execute_transaction(pipe: Any) -> list[Any]:
+    sent = send_transaction(pipe)
+    return [] if sent is None else sent.confirm()
 
 
 def _commands_sent(client: Redis) -> int:

@@ -29,7 +29,7 @@ from rq.job import Job, JobStatus
 from .conf import conf
 from .jobwriter import JobKind, NewJob, enqueue_new_jobs, save_new_job, writes_jobs
 from .models import OutboxEntry
-from .redis_transaction import SentTransaction, execute_transaction, send_transaction
+from .redis_transaction import SentTransaction, send_transaction
 
 __all__ = ["JOB_FUNC", "JobSpec", "enqueue_jobs", "job_spec", "relay_outbox"]
 
@@ -119,18 +119,27 @@ def _rq_options(spec: JobSpec) -> dict[str, Any]:
 
 def push_jobs(specs: Sequence[JobSpec]) -> None:
     """Enqueue the jobs in one Redis transaction (one round trip; none for no jobs);
-    raises RedisError if Redis is unreachable."""
+    raises RedisError if Redis is unreachable or refuses them."""
+    sent = send_jobs(specs)
+    if sent is not None:
+        sent.confirm()
+
+
+def send_jobs(specs: Sequence[JobSpec]) -> SentTransaction | None:
+    """Send the jobs without waiting for Redis's answer, which ``confirm()`` of the result
+    reads. None if nothing is left to confirm: no jobs, or a queue whose jobs rq writes
+    (pushed and answered at once). Raises RedisError if Redis is unreachable."""
     if not specs:
-        return
+        return None
     queue = get_queue()
     with queue.connection.pipeline() as pipe:
         if writes_jobs(queue):
             enqueue_new_jobs(pipe, queue, DELIVERY_JOBS, [_new_job(spec) for spec in specs])
-            execute_transaction(pipe)
-        else:
-            datas = [Queue.prepare_data(JOB_FUNC, **_rq_options(spec)) for spec in specs]
-            queue.enqueue_many(datas, pipeline=pipe)
-            pipe.execute()
+            return send_transaction(pipe)
+        datas = [Queue.prepare_data(JOB_FUNC, **_rq_options(spec)) for spec in specs]
+        queue.enqueue_many(datas, pipeline=pipe)
+        pipe.execute()
+    return None
 
 
 def schedule_job(spec: JobSpec, delay: float) -> None:
@@ -151,19 +160,6 @@ def schedule_job(spec: JobSpec, delay: float) -> None:
             job.save(pipeline=pipe)
         pipe.zadd(queue.scheduled_job_registry.key, {spec["id"]: due})
         pipe.execute()
-
-
-def send_jobs(specs: Sequence[JobSpec]) -> SentTransaction | None:
-    """Send the jobs as :func:`push_jobs` does without waiting for Redis's answer, which
-    ``confirm()`` of the result reads. None if nothing is left to confirm: no jobs, or a queue
-    whose jobs rq writes (pushed at once). Raises RedisError if Redis is unreachable."""
-    queue = get_queue()
-    if not specs or not writes_jobs(queue):
-        push_jobs(specs)
-        return None
-    with queue.connection.pipeline() as pipe:
-        enqueue_new_jobs(pipe, queue, DELIVERY_JOBS, [_new_job(spec) for spec in specs])
-        return send_transaction(pipe)
 
 
 def enqueue_jobs(

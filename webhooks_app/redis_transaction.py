@@ -6,9 +6,9 @@ commands of a dispatch this costs more Python than the commands themselves. Here
 commands (bytes, str or int arguments) are packed in one pass and the replies read without
 callbacks. Same round trip, same transaction.
 
-Sending and reading the reply can also be apart: :func:`send_transaction` returns a
+Sending and reading the reply are apart: :func:`send_transaction` returns a
 :class:`SentTransaction` that keeps the connection (out of its pool) until
-:meth:`~SentTransaction.confirm` reads the reply. Redis runs the transaction as soon as it has
+:meth:`~SentTransaction.confirm` reads the reply, at once or later. Redis runs the transaction as soon as it has
 read it, whether or not anyone reads the reply yet.
 
 A connection that fails while sending is reconnected and the whole transaction sent once more
@@ -25,7 +25,7 @@ from redis.client import Pipeline
 from redis.connection import ConnectionPool
 from redis.exceptions import ConnectionError, ExecAbortError, ResponseError, TimeoutError
 
-__all__ = ["SentTransaction", "execute_transaction", "pack", "send_transaction"]
+__all__ = ["SentTransaction", "pack", "send_transaction"]
 
 _BIG = 16384  # arguments at least this long are sent as their own buffer, not copied
 
@@ -105,13 +105,6 @@ def send_transaction(pipe: Pipeline[Any]) -> SentTransaction | None:
         pool.release(connection)
         raise
     return SentTransaction(pool, connection, len(commands))
-
-
-def execute_transaction(pipe: Pipeline[Any]) -> list[Any]:
-    """Run the commands gathered in ``pipe`` as one MULTI/EXEC (``pipe`` is left empty) and
-    return their replies; raises ``RedisError`` if Redis cannot be reached or refuses one."""
-    sent = send_transaction(pipe)
-    return [] if sent is None else sent.confirm()
 
 
 def _read_reply(connection: Any, count: int) -> list[Any]:
