@@ -8,8 +8,8 @@ callbacks. Same round trip, same transaction.
 
 Sending and reading the reply are apart: :func:`send_transaction` returns a
 :class:`SentTransaction` that keeps the connection (out of its pool) until
-:meth:`~SentTransaction.confirm` reads the reply, at once or later. Redis runs the transaction as soon as it has
-read it, whether or not anyone reads the reply yet.
+:meth:`~SentTransaction.confirm` reads the reply, at once or later. Redis runs the
+transaction as soon as it has read it, whether or not anyone reads the reply yet.
 
 A connection that fails while sending is reconnected and the whole transaction sent once more
 (Redis discards a transaction whose ``EXEC`` it never read). A failure while reading the reply
