@@ -1,14 +1,20 @@
-"""transport.send: the one place that sends HTTP."""
+"""transport: the one place that sends HTTP (send, and start/finish for requests in flight)."""
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 
 import pytest
+import requests
+from django.test import override_settings
+from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest
+from urllib3.connectionpool import HTTPConnectionPool
 
 from webhooks_app.receiver import Receiver
-from webhooks_app.transport import OutgoingRequest, get_session, reset_session, send
+from webhooks_app.transport import OutgoingRequest, get_session, reset_session, send, start
 
 
 @pytest.fixture
@@ -52,3 +58,77 @@ def test_the_body_and_headers_arrive_as_given(receiver: Receiver) -> None:
     assert response.status_code == 200
     assert request.method == "PUT" and request.body == b'{"a": 1}'
     assert request.headers["X-Custom"] == "yes" and request.headers["Content-Length"] == "8"
+
+
+def pool_for(url: str) -> HTTPConnectionPool:
+    """The pool of keep-alive connections the transport uses for ``url``."""
+    prepared = PreparedRequest()
+    prepared.prepare(method="POST", url=url)
+    adapter = get_session().get_adapter(url)
+    assert isinstance(adapter, HTTPAdapter)
+    pool = adapter.get_connection_with_tls_context(prepared, True)
+    assert isinstance(pool, HTTPConnectionPool)
+    return pool
+
+
+def test_two_requests_are_in_flight_at_once_on_two_kept_connections(
+    receiver: Receiver, fresh_session: None
+) -> None:
+    receiver.set_delay(0.3)
+    began = time.perf_counter()
+    first, second = start(post(receiver.url, b"1")), start(post(receiver.url, b"2"))
+    receiver.wait_for(2, timeout=0.25)  # both arrived before either answer was read
+    answers = [first.finish(), second.finish()]
+    assert time.perf_counter() - began < 0.55  # answered together, not one after the other
+    assert [a.status_code for a in answers] == [200, 200]
+    receiver.set_delay(0)
+    for _ in range(10):
+        pair = [start(post(receiver.url)), start(post(receiver.url))]
+        assert [exchange.finish().status_code for exchange in pair] == [200, 200]
+    assert pool_for(receiver.url).num_connections == 2
+
+
+def test_a_refused_connection_is_a_connection_error() -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    with pytest.raises(requests.ConnectionError, match="refused"):
+        send(post(f"http://127.0.0.1:{port}/"))
+
+
+def test_an_answer_later_than_the_timeout_is_a_read_timeout(receiver: Receiver) -> None:
+    receiver.set_delay(0.5)
+    with pytest.raises(requests.ReadTimeout, match=r"read timeout=0\.1"):
+        send(post(receiver.url), timeout=0.1)
+    receiver.set_delay(0)
+    assert send(post(receiver.url)).status_code == 200  # the pool is fine afterwards
+
+
+@override_settings(WEBHOOKS_MAX_RESPONSE_BYTES=10)
+def test_a_long_answer_is_cut_and_its_connection_not_reused(
+    receiver: Receiver, fresh_session: None
+) -> None:
+    response = send(post(receiver.url))
+    assert response.truncated and len(response.body) == 10
+    assert send(post(receiver.url)).status_code == 200
+    assert pool_for(receiver.url).num_connections == 2
+
+
+def test_an_abandoned_exchange_closes_its_connection(
+    receiver: Receiver, fresh_session: None
+) -> None:
+    receiver.set_delay(0.2)
+    start(post(receiver.url)).abandon()
+    receiver.set_delay(0)
+    assert send(post(receiver.url)).status_code == 200
+    assert pool_for(receiver.url).num_connections == 2
+
+
+def test_requests_through_a_proxy_go_by_requests_itself(receiver: Receiver) -> None:
+    # The receiver plays the proxy: a proxied request names the whole target URL.
+    target = "http://127.0.0.1:9/hooks/in"
+    with override_settings(WEBHOOKS_HTTP_PROXIES={"http": receiver.url}):
+        exchange = start(post(target))
+    assert exchange.finish().status_code == 200
+    [request] = receiver.wait_for(1)
+    assert request.path == target

@@ -20,7 +20,7 @@ from .choices import AttemptOutcome
 from .deliverylog import AttemptResult, interrupted_attempt, logged_deliveries, record_results
 from .exceptions import WebhookError
 from .models import Webhook
-from .outcome import attempt_delivery
+from .outcome import begin_attempt
 from .queueing import CRASH_RETRIES, JobSpec, fail_job, job_spec, schedule_job
 from .sending import send_concurrently
 from .webhook_cache import webhooks_by_id
@@ -38,7 +38,7 @@ class DeliveryFailed(WebhookError):
 def _send_all(items: list[tuple[dict[str, Any], Webhook | None, int]]) -> list[AttemptResult]:
     return send_concurrently(
         items,
-        lambda item: attempt_delivery(*item),
+        lambda item: begin_attempt(*item),
         answer_ms=lambda result: result.duration_ms,
         key=lambda item: item[0].get("webhook_id"),
     )

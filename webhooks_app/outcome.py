@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -21,14 +22,15 @@ from .exceptions import WebhookError
 from .models import Webhook
 from .rendering import build_request
 from .retry import parse_retry_after
-from .transport import OutgoingRequest, send
+from .transport import Exchange, OutgoingRequest, Response, start
 
-__all__ = ["attempt_delivery", "classify_status"]
+__all__ = ["Attempt", "attempt_delivery", "begin_attempt", "classify_status"]
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 MAX_LOGGED_REQUEST_BODY = 256 * 1024
+SEND_ERRORS = (WebhookError, requests.RequestException)  # a denied destination, the network
 
 
 def classify_status(status: int) -> str:
@@ -49,16 +51,55 @@ def _verify(webhook: Webhook) -> bool | str:
     return webhook.ca_file_path or True
 
 
-def attempt_delivery(
-    delivery: dict[str, Any], webhook: Webhook | None, number: int
-) -> AttemptResult:
-    """Make attempt ``number`` of ``delivery``; never raises (the result says what happened)."""
+class Attempt:
+    """One attempt whose request is on its way, or that ended before anything was sent:
+    :meth:`finish` reads the answer and says what happened."""
+
+    def __init__(self, result: AttemptResult, sent: _Sent | None = None) -> None:
+        self.result = result
+        self._sent = sent
+
+    def finish(self) -> AttemptResult:
+        """The attempt's result; never raises for what the network or receiver did."""
+        sent, self._sent = self._sent, None
+        result = self.result
+        if sent is None:
+            return result
+        if sent.exchange is not None:
+            try:
+                response = sent.exchange.finish()
+            except SEND_ERRORS as exc:
+                _note_error(result, exc)
+            else:
+                _note_response(result, response)
+            result.duration_ms = (time.perf_counter() - sent.started) * 1000
+        _log(sent.webhook, sent.request, result)
+        return result
+
+    def abandon(self) -> None:
+        """Drop the request's connection without reading its answer (the job was interrupted)."""
+        sent, self._sent = self._sent, None
+        if sent is not None and sent.exchange is not None:
+            sent.exchange.abandon()
+
+
+@dataclass
+class _Sent:
+    webhook: Webhook
+    request: OutgoingRequest
+    started: float
+    exchange: Exchange | None  # None: it could not be sent (the result says why)
+
+
+def begin_attempt(delivery: dict[str, Any], webhook: Webhook | None, number: int) -> Attempt:
+    """Render attempt ``number`` of ``delivery`` and write its request; the answer is read by
+    :meth:`Attempt.finish`. Never raises for what the network or receiver did."""
     result = AttemptResult(
         delivery=delivery, number=number, started_at=timezone.now(), outcome=AttemptOutcome.FAILED
     )
     if webhook is None:
         result.error = f"Webhook {delivery.get('webhook_id')} no longer exists."
-        return result
+        return Attempt(result)
     try:
         request = build_request(
             webhook,
@@ -70,35 +111,47 @@ def attempt_delivery(
     except WebhookError as exc:
         result.error = str(exc)
         logger.warning("Webhook %r: %s", webhook.name, exc)
-        return result
+        return Attempt(result)
     _describe_request(result, request)
     started = time.perf_counter()
     try:
-        response = send(request, verify=_verify(webhook))
-    except WebhookError as exc:  # a denied destination
+        exchange: Exchange | None = start(request, verify=_verify(webhook))
+    except SEND_ERRORS as exc:
+        _note_error(result, exc)
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        exchange = None
+    return Attempt(result, _Sent(webhook, request, started, exchange))
+
+
+def attempt_delivery(
+    delivery: dict[str, Any], webhook: Webhook | None, number: int
+) -> AttemptResult:
+    """Make attempt ``number`` of ``delivery``; never raises (the result says what happened)."""
+    return begin_attempt(delivery, webhook, number).finish()
+
+
+def _note_error(result: AttemptResult, exc: WebhookError | requests.RequestException) -> None:
+    if isinstance(exc, WebhookError):  # a denied destination
         result.error = str(exc)
-    except requests.Timeout as exc:
+    elif isinstance(exc, requests.Timeout):
         result.outcome = AttemptOutcome.RETRYABLE
         result.error = f"Timed out after {conf.WEBHOOKS_HTTP_TIMEOUT}s: {exc}"
-    except requests.ConnectionError as exc:
+    elif isinstance(exc, requests.ConnectionError):
         result.outcome = AttemptOutcome.RETRYABLE
         result.error = f"Connection failed: {exc}"
-    except requests.RequestException as exc:
-        result.error = f"Request could not be sent: {exc}"
     else:
-        result.response_status = response.status_code
-        result.response_headers = response.headers
-        result.response_body = _text(response.body, conf.WEBHOOKS_LOG_BODY_BYTES)
-        result.outcome = classify_status(response.status_code)
-        if result.outcome == AttemptOutcome.RETRYABLE:
-            delivery["_retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
-        if result.outcome != AttemptOutcome.SUCCEEDED:
-            result.error = _status_error(
-                response.status_code, response.headers, result.response_body
-            )
-    result.duration_ms = (time.perf_counter() - started) * 1000
-    _log(webhook, request, result)
-    return result
+        result.error = f"Request could not be sent: {exc}"
+
+
+def _note_response(result: AttemptResult, response: Response) -> None:
+    result.response_status = response.status_code
+    result.response_headers = response.headers
+    result.response_body = _text(response.body, conf.WEBHOOKS_LOG_BODY_BYTES)
+    result.outcome = classify_status(response.status_code)
+    if result.outcome == AttemptOutcome.RETRYABLE:
+        result.delivery["_retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    if result.outcome != AttemptOutcome.SUCCEEDED:
+        result.error = _status_error(response.status_code, response.headers, result.response_body)
 
 
 def _describe_request(result: AttemptResult, request: OutgoingRequest) -> None:
