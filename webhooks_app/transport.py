@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http.client import HTTPException
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -191,7 +191,7 @@ class _OnConnection(Exchange):
             body, truncated = _read_capped(answer, self._limit)
         except BaseException as exc:
             _drop(self._pool, conn)
-            raise _as_request_error(exc, conn.timeout) from exc
+            _raise_as_requests_does(exc, conn.timeout)
         if truncated:
             _drop(self._pool, conn)  # unread data left: the next request needs a new connection
         else:
@@ -261,7 +261,7 @@ def start(
         pass  # the receiver may have answered before it stopped reading: finish() reads it
     except BaseException as exc:
         _drop(pool, conn)
-        raise _as_request_error(exc, seconds) from exc
+        _raise_as_requests_does(exc, seconds)
     return _OnConnection(pool, conn, conf.WEBHOOKS_MAX_RESPONSE_BYTES, started)
 
 
@@ -271,6 +271,13 @@ def send(
     """Send ``request`` and return the response; raises ``requests.RequestException`` on network
     errors and ``BlockedDestinationError`` for a denied destination. Never follows redirects."""
     return start(request, verify=verify, timeout=timeout).finish()
+
+
+def _raise_as_requests_does(exc: BaseException, seconds: float) -> NoReturn:
+    error = _as_request_error(exc, seconds)
+    if error is exc:
+        raise exc
+    raise error from exc
 
 
 def _as_request_error(exc: BaseException, seconds: float) -> BaseException:

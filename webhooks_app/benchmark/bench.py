@@ -11,13 +11,12 @@ from typing import Any
 import requests
 from rq.suspension import resume, suspend
 
-from webhooks_app.receiver import ReceivedRequest, Receiver
-
 from .capacity import measure_capacity
 from .harness import Child, Harness, HarnessError
 from .loadclient import LoadGenerator
 from .loadgen import OBJECT_PREFIX
 from .measure import JobTimes, job_times, queue_length, wait_for
+from .sink import Receipt, Sink
 
 __all__ = ["Bench", "Sizes", "receipts_by_object"]
 
@@ -135,8 +134,8 @@ class Bench:
         return job_times(self.redis, self.queue)
 
     @contextmanager
-    def receiver(self, *, slow: bool = False, keep: bool = True) -> Iterator[Receiver]:
-        with Receiver(status=204, delay=SLOW_DELAY if slow else 0.0, keep=keep) as receiver:
+    def receiver(self, *, slow: bool = False, keep: bool = True) -> Iterator[Sink]:
+        with Sink(status=204, delay=SLOW_DELAY if slow else 0.0, keep=keep) as receiver:
             yield receiver
 
     def capacity(self) -> float:
@@ -144,7 +143,7 @@ class Bench:
         with self.receiver(keep=False) as fast:
             return measure_capacity(fast.url, self.sizes.capacity_seconds)
 
-    def wait_received(self, receiver: Receiver, count: int, timeout: float) -> None:
+    def wait_received(self, receiver: Sink, count: int, timeout: float) -> None:
         wait_for(
             lambda: receiver.received_count >= count,
             timeout,
@@ -165,7 +164,7 @@ class Bench:
         return f"{self.harness.web_url}/api/inventory/sites/"
 
 
-def receipts_by_object(requests_: Sequence[ReceivedRequest]) -> dict[int, float]:
+def receipts_by_object(requests_: Sequence[Receipt]) -> dict[int, float]:
     """The first receipt time of each benchmark site's delivery, by site id."""
     found: dict[int, float] = {}
     for request in requests_:

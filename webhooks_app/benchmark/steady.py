@@ -2,7 +2,7 @@
 
 Steady load is single-site transactions from the load generator at a fixed rate. Latency is
 from each transaction's commit (taken in the load generator) to the receipt of its delivery
-(``ReceivedRequest.received_at``), matched by the object's id in the payload; a delivery that
+(``Receipt.received_at``), matched by the object's id in the payload; a delivery that
 has not arrived a while after the load ends counts as infinitely late. While the load runs, the
 queue length and the resident memory of the worker processes (and their children) are sampled.
 """
