@@ -11,7 +11,7 @@ of an answer is read.
 
 Skipping ``requests``' per-request machinery (connection lookup, ``Response`` and cookie
 handling) halves the CPU a request to a fast receiver costs (0.5 -> 0.27 ms measured on a 2-core
-VM), and two requests in flight double what one thread sends to it.
+VM), and a few requests in flight from one thread (:mod:`.sending`) double what it sends.
 """
 
 from __future__ import annotations
