@@ -132,3 +132,10 @@ def test_requests_through_a_proxy_go_by_requests_itself(receiver: Receiver) -> N
     assert exchange.finish().status_code == 200
     [request] = receiver.wait_for(1)
     assert request.path == target
+
+
+def test_a_closed_pool_is_a_connection_error(receiver: Receiver, fresh_session: None) -> None:
+    send(post(receiver.url))
+    pool_for(receiver.url).close()  # what resetting the session does under a running send
+    with pytest.raises(requests.ConnectionError, match="closed"):
+        send(post(receiver.url))

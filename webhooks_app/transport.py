@@ -245,8 +245,10 @@ def start(
     except ValueError as exc:
         raise requests.exceptions.InvalidURL(str(exc)) from exc
     started = time.perf_counter()
-    # urllib3's own pool of keep-alive connections (one that went stale is replaced here).
-    conn = pool._get_conn()
+    try:  # urllib3's own pool of keep-alive connections (one that went stale is replaced here)
+        conn = pool._get_conn()
+    except urllib3_exceptions.HTTPError as exc:  # the pool was closed (the session was reset)
+        _raise_as_requests_does(exc, seconds)
     conn.timeout = seconds  # for connecting, writing and reading alike
     try:
         conn.request(
