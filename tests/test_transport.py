@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import ssl
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -139,3 +145,51 @@ def test_a_closed_pool_is_a_connection_error(receiver: Receiver, fresh_session: 
     pool_for(receiver.url).close()  # what resetting the session does under a running send
     with pytest.raises(requests.ConnectionError, match="closed"):
         send(post(receiver.url))
+
+
+class _TLSHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """An HTTPS server on loopback with a self-signed certificate: (URL, certificate path)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TLSHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/", str(cert)
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_is_verified_against_the_given_ca_bundle(
+    tls_server: tuple[str, str], fresh_session: None
+) -> None:
+    url, ca_bundle = tls_server
+    assert send(post(url), verify=ca_bundle).status_code == 204
+    with pytest.raises(requests.exceptions.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+        send(post(url), verify=True)  # self-signed: not trusted by the default bundle
+    assert send(post(url), verify=False).status_code == 204
+    pair = [start(post(url), verify=ca_bundle), start(post(url), verify=ca_bundle)]
+    assert [exchange.finish().status_code for exchange in pair] == [204, 204]
