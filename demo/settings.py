@@ -104,7 +104,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # After authentication, so events carry the user.
-    "webhooks_app.middleware.WebhooksMiddleware",
+    "webhooks_app.capture.middleware.WebhooksMiddleware",
 ]
 
 ROOT_URLCONF = "demo.urls"
@@ -248,7 +248,7 @@ WEBHOOKS_MODELS = {
 }
 
 # Logs go to stdout: one JSON object per line (LOG_FORMAT=json, the default), or plain text
-# (LOG_FORMAT=plain). Delivery outcomes come from the "webhooks_app.outcome" logger, one line per
+# (LOG_FORMAT=plain). Delivery outcomes come from the "webhooks_app.delivery.attempts" logger, one line per
 # attempt with the event id, the webhook and the outcome; RQ's workers log on "rq.worker".
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
 if LOG_FORMAT not in {"json", "plain"}:

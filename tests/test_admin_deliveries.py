@@ -11,7 +11,7 @@ from rq import Queue
 
 from webhooks_app.models import Delivery, Webhook
 from webhooks_app.receiver import Receiver
-from webhooks_app.redelivery import send_test
+from webhooks_app.delivery.redelivery import send_test
 
 from .conftest import drain, make_webhook
 

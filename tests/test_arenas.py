@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from webhooks_app.arenas import limit_malloc_arenas
+from webhooks_app.worker.arenas import limit_malloc_arenas
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 
 from demo.inventory.models import Site
-from webhooks_app import batches
+from webhooks_app.worker import batches
 from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
 

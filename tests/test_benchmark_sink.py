@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from webhooks_app.benchmark.sink import Sink
-from webhooks_app.transport import OutgoingRequest, send, start
+from demo.benchmark.sink import Sink
+from webhooks_app.delivery.http import OutgoingRequest, send, start
 
 
 def post(url: str, body: bytes) -> OutgoingRequest:

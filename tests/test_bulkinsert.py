@@ -9,7 +9,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from webhooks_app.bulkinsert import insert_rows
+from webhooks_app.delivery.bulkinsert import insert_rows
 from webhooks_app.models import Delivery, DeliveryAttempt, Webhook
 
 pytestmark = pytest.mark.django_db

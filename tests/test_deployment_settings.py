@@ -196,7 +196,7 @@ def test_logs_are_json_lines_with_the_fields_passed_along(monkeypatch: pytest.Mo
         "()": "demo.logging.JsonFormatter"
     }
     record = logging.LogRecord(
-        "webhooks_app.outcome", logging.WARNING, "", 0, "a\nb %s", ("c",), None
+        "webhooks_app.delivery.attempts", logging.WARNING, "", 0, "a\nb %s", ("c",), None
     )
     record.event_id, record.outcome = "e-1", "retryable"
     try:
@@ -208,7 +208,7 @@ def test_logs_are_json_lines_with_the_fields_passed_along(monkeypatch: pytest.Mo
     entry = json.loads(line)
     assert (entry["level"], entry["logger"], entry["message"]) == (
         "WARNING",
-        "webhooks_app.outcome",
+        "webhooks_app.delivery.attempts",
         "a\nb c",
     )
     assert (entry["event_id"], entry["outcome"]) == ("e-1", "retryable")
@@ -225,13 +225,13 @@ def test_logs_are_json_lines_with_the_fields_passed_along(monkeypatch: pytest.Mo
 
 def test_a_process_with_the_production_settings_logs_json_on_stdout() -> None:
     code = (
-        "import logging; logging.getLogger('webhooks_app.outcome').info("
+        "import logging; logging.getLogger('webhooks_app.delivery.attempts').info("
         "'event_id=%s attempt=1 -> succeeded', 'e-2', extra={'event_id': 'e-2'})"
     )
     done = manage("shell", "-c", code, env={})
     assert done.returncode == 0, done.stderr
     [entry] = [json.loads(line) for line in done.stdout.splitlines() if "e-2" in line]
-    assert entry["logger"] == "webhooks_app.outcome"
+    assert entry["logger"] == "webhooks_app.delivery.attempts"
     assert entry["event_id"] == "e-2" and "succeeded" in entry["message"]
 
 

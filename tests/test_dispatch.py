@@ -11,7 +11,7 @@ from rq import Queue
 
 from demo.inventory.models import Site, Tag
 from webhooks_app.choices import DeliveryState
-from webhooks_app.events import emit_events
+from webhooks_app.capture.events import emit_events
 from webhooks_app.models import Delivery, EventRule
 from webhooks_app.receiver import Receiver
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from rq import Queue
 
 from demo.inventory.models import Site
-from webhooks_app.events import emit_events
+from webhooks_app.capture.events import emit_events
 from webhooks_app.models import EventRule
 
 from .conftest import queued_deliveries

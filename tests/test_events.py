@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from rq import Queue
 
 from demo.inventory.models import Site, Tag
-from webhooks_app.context import capture_events
+from webhooks_app.capture.context import capture_events
 from webhooks_app.models import EventRule, Webhook
 
 from .conftest import make_rule, queued_deliveries

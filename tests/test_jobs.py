@@ -9,10 +9,10 @@ from rq import Queue
 
 from demo.inventory.models import Site
 from webhooks_app.choices import AttemptOutcome, DeliveryState
-from webhooks_app.deliverylog import record_results
+from webhooks_app.delivery.log import record_results
 from webhooks_app.models import Delivery, EventRule
-from webhooks_app.outcome import attempt_delivery
-from webhooks_app.queueing import CRASH_RETRIES
+from webhooks_app.delivery.attempts import attempt_delivery
+from webhooks_app.dispatch.enqueue import CRASH_RETRIES
 from webhooks_app.receiver import Receiver
 
 from .conftest import drain

@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import connection
 
-from webhooks_app.jobthreads import JobThreads
+from webhooks_app.worker.jobthreads import JobThreads
 from webhooks_app.models import Webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)

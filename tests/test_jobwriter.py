@@ -15,7 +15,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
-from webhooks_app.jobwriter import (
+from webhooks_app.dispatch.jobwriter import (
     COMPRESS_FROM,
     JobKind,
     NewJob,

@@ -16,9 +16,9 @@ from rest_framework.authtoken.models import Token
 from rq import Queue
 
 from demo.inventory.models import Site
-from webhooks_app.middleware import REQUEST_ID_HEADER, WebhooksMiddleware
+from webhooks_app.capture.middleware import REQUEST_ID_HEADER, WebhooksMiddleware
 from webhooks_app.models import EventRule, OutboxEntry
-from webhooks_app.queueing import get_queue, relay_outbox
+from webhooks_app.dispatch.enqueue import get_queue, relay_outbox
 
 from .conftest import queued_deliveries
 

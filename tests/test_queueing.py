@@ -18,9 +18,9 @@ from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
 from demo.inventory.models import Site
-from webhooks_app import queueing
+from webhooks_app.dispatch import enqueue as queueing
 from webhooks_app.models import Delivery, EventRule, OutboxEntry
-from webhooks_app.queueing import (
+from webhooks_app.dispatch.enqueue import (
     FAILURE_TTL,
     JOB_FUNC,
     RESULT_TTL,

@@ -11,8 +11,8 @@ from redis import Redis
 from redis.exceptions import ConnectionError, ResponseError
 from rq import Queue
 
-from webhooks_app.queueing import get_queue
-from webhooks_app.redis_transaction import pack, send_transaction
+from webhooks_app.dispatch.enqueue import get_queue
+from webhooks_app.dispatch.redis_transaction import pack, send_transaction
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from webhooks_app.retry import next_delay, parse_retry_after
+from webhooks_app.delivery.retry_policy import next_delay, parse_retry_after
 
 
 def test_delays_follow_the_schedule_with_jitter(settings: Any) -> None:

@@ -14,7 +14,7 @@ from rq import Queue
 
 from demo.inventory.models import Site
 from webhooks_app.models import EventRule, RulesVersion, Webhook
-from webhooks_app.rule_cache import enabled_rules, rules_changed
+from webhooks_app.dispatch.rule_cache import enabled_rules, rules_changed
 
 from .conftest import make_rule, queued_deliveries, worker_database_url
 

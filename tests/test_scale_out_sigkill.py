@@ -97,7 +97,7 @@ def test_a_delivery_interrupted_by_sigkill_is_delivered_again_by_another_worker(
         entry
         for worker in others
         for entry in worker.json_logs()
-        if entry["logger"] == "webhooks_app.outcome" and entry.get("event_id") == event_id
+        if entry["logger"] == "webhooks_app.delivery.attempts" and entry.get("event_id") == event_id
     ]
     assert len(outcomes) == 1
     assert (outcomes[0]["outcome"], outcomes[0]["attempt"]) == ("succeeded", 2)

@@ -10,7 +10,7 @@ from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
-from webhooks_app.queueing import JobSpec, schedule_job
+from webhooks_app.dispatch.enqueue import JobSpec, schedule_job
 
 from .conftest import numbered_job
 

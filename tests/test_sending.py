@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import override_settings
 
-from webhooks_app import sending
-from webhooks_app.sending import (
+from webhooks_app.delivery import concurrency as sending
+from webhooks_app.delivery.concurrency import (
     FIRST_WINDOW,
     INLINE,
     SLOT_MS,

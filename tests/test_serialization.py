@@ -20,7 +20,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.utils.serializer_helpers import ReturnDict
 
 from demo.inventory.models import Site, SiteStatus
-from webhooks_app.serialization import event_serializer, serialize_for_event, to_json_data
+from webhooks_app.capture.serialization import event_serializer, serialize_for_event, to_json_data
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 NOON_UTC = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC)

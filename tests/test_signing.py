@@ -17,7 +17,7 @@ from webhooks_app.signing import (
     verify_signature,
     verify_standard_signature,
 )
-from webhooks_app.webhooks import generate_signature as public_generate_signature
+from webhooks_app.delivery.callbacks import generate_signature as public_generate_signature
 
 CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "netbox-payloads"
 

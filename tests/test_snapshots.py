@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils.functional import lazy
 
 from demo.inventory.models import Site, SiteStatus
-from webhooks_app.snapshots import snapshot
+from webhooks_app.capture.snapshots import snapshot
 
 AT = datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
 lazy_text = lazy(lambda: "lazy", str)

@@ -20,7 +20,7 @@ from requests.models import PreparedRequest
 from urllib3.connectionpool import HTTPConnectionPool
 
 from webhooks_app.receiver import Receiver
-from webhooks_app.transport import OutgoingRequest, get_session, reset_session, send, start
+from webhooks_app.delivery.http import OutgoingRequest, get_session, reset_session, send, start
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import time
 from rq import Queue
 from rq.job import Job
 
-from webhooks_app.queueing import JOB_FUNC
-from webhooks_app.turns import DELIVERIES_PER_WEBHOOK, Running, Turns, objects_of
+from webhooks_app.dispatch.enqueue import JOB_FUNC
+from webhooks_app.worker.turns import DELIVERIES_PER_WEBHOOK, Running, Turns, objects_of
 
 
 def running(queue: Queue, webhook: int, objects: range) -> Running:

@@ -13,9 +13,9 @@ from rq.job import Job
 
 from demo.inventory.models import Site
 from webhooks_app.models import Delivery, EventRule, Webhook
-from webhooks_app.queueing import job_spec, push_jobs
+from webhooks_app.dispatch.enqueue import job_spec, push_jobs
 from webhooks_app.receiver import Receiver
-from webhooks_app.redelivery import sample_delivery
+from webhooks_app.delivery.redelivery import sample_delivery
 from webhooks_app.worker import WebhookWorker
 
 from .conftest import drain, failed_jobs

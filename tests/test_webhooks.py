@@ -11,7 +11,7 @@ from rq import Queue
 from demo.inventory.models import Site
 from webhooks_app.models import EventRule
 from webhooks_app.receiver import Receiver
-from webhooks_app.webhooks import register_webhook_callback, unregister_webhook_callback
+from webhooks_app.delivery.callbacks import register_webhook_callback, unregister_webhook_callback
 
 from .conftest import drain
 

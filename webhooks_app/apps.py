@@ -9,4 +9,5 @@ class WebhooksAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers checks and receivers)
+        from webhooks_app import checks  # noqa: F401  (registers checks)
+        from webhooks_app.capture import signals  # noqa: F401  (connects receivers)

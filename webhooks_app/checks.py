@@ -27,7 +27,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-MIDDLEWARE_PATH = "webhooks_app.middleware.WebhooksMiddleware"
+MIDDLEWARE_PATH = "webhooks_app.capture.middleware.WebhooksMiddleware"
 
 
 def _is_number(value: Any) -> bool:

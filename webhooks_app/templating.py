@@ -15,7 +15,7 @@ from django.utils.module_loading import import_string
 from jinja2 import BaseLoader, Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .exceptions import HeaderError, TemplateRenderError
+from webhooks_app.exceptions import HeaderError, TemplateRenderError
 
 __all__ = [
     "TemplateRenderError",
@@ -41,7 +41,7 @@ def is_template(text: str) -> bool:
 
 
 def _extra_filters() -> dict[str, Callable[..., Any]]:
-    from .conf import conf
+    from webhooks_app.conf import conf
 
     filters: dict[str, Callable[..., Any]] = {}
     for name, value in conf.WEBHOOKS_JINJA2_FILTERS.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from webhooks_app.background_tasks import views
 
 app_name = "webhooks_app"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from . import deliveries, event_rules, webhooks
+from webhooks_app.admin import deliveries, event_rules, webhooks
 
 __all__ = ["deliveries", "event_rules", "webhooks"]
 

@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from redis.exceptions import RedisError
 
 from webhooks_app.models import Delivery
-from webhooks_app.redelivery import redeliver_many
+from webhooks_app.delivery.redelivery import redeliver_many
 
 if TYPE_CHECKING:
     DeliveryAdminBase = admin.ModelAdmin[Delivery]

@@ -9,9 +9,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from webhooks_app.choices import EventType
-from webhooks_app.forms import EventRuleForm
+from webhooks_app.admin.forms import EventRuleForm
 from webhooks_app.models import EventRule
-from webhooks_app.serialization import model_label
+from webhooks_app.capture.serialization import model_label
 
 if TYPE_CHECKING:
     EventRuleAdminBase = admin.ModelAdmin[EventRule]

@@ -12,10 +12,10 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from webhooks_app.choices import AttemptOutcome
-from webhooks_app.forms import SampleEventForm, WebhookForm
+from webhooks_app.admin.forms import SampleEventForm, WebhookForm
 from webhooks_app.models import Delivery, Webhook
-from webhooks_app.preview import preview_request
-from webhooks_app.redelivery import send_test
+from webhooks_app.delivery.preview import preview_request
+from webhooks_app.delivery.redelivery import send_test
 
 # django-stubs makes ModelAdmin generic, but Django's class cannot be subscripted at run time.
 if TYPE_CHECKING:

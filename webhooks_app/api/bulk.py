@@ -37,8 +37,8 @@ from rest_framework.metadata import SimpleMetadata
 from rest_framework.request import Request, clone_request
 from rest_framework.response import Response
 
-from .conflicts import CONFLICT_ERRORS, describe_conflict
-from .parsing import MAX_ID
+from webhooks_app.api.conflicts import CONFLICT_ERRORS, describe_conflict
+from webhooks_app.api.parsing import MAX_ID
 
 __all__ = [
     "BULK_ACTIONS",

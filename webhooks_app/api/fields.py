@@ -18,9 +18,9 @@ from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
 
 from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
-from webhooks_app.serialization import model_label, registered_models
+from webhooks_app.capture.serialization import model_label, registered_models
 
-from .parsing import MAX_ID
+from webhooks_app.api.parsing import MAX_ID
 
 __all__ = [
     "BriefRelatedField",

@@ -18,8 +18,8 @@ from django_filters.fields import IsoDateTimeField, ModelMultipleChoiceField
 from webhooks_app.choices import DeliveryState, EventType, HttpMethod
 from webhooks_app.models import Delivery, EventRule, Webhook
 
-from .fields import MALFORMED_OBJECT_TYPE
-from .parsing import MAX_ID
+from webhooks_app.api.fields import MALFORMED_OBJECT_TYPE
+from webhooks_app.api.parsing import MAX_ID
 
 __all__ = ["DeliveryFilterSet", "EventRuleFilterSet", "WebhookFilterSet"]
 

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from webhooks_app.choices import EventType
 
-from .fields import (
+from webhooks_app.api.fields import (
     ObjectTypeField,
     attempt_outcome_field,
     delivery_state_field,

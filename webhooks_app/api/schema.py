@@ -22,8 +22,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from .bulk import BULK_ACTIONS
-from .fields import BriefRelatedField, NamedChoiceField, registered_labels
+from webhooks_app.api.bulk import BULK_ACTIONS
+from webhooks_app.api.fields import BriefRelatedField, NamedChoiceField, registered_labels
 
 __all__ = [
     "BRIEF_PARAMETER",

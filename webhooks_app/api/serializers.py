@@ -21,9 +21,9 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from webhooks_app.models import EventRule, Webhook
-from webhooks_app.validators import validate_json_object_or_null
+from webhooks_app.models.validators import validate_json_object_or_null
 
-from .fields import (
+from webhooks_app.api.fields import (
     BriefRelatedField,
     JSONObjectField,
     ObjectTypesField,

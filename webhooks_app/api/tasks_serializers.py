@@ -8,7 +8,7 @@ from django.urls import reverse
 from rest_framework import serializers
 from rq.job import JobStatus
 
-from .fields import NamedChoiceField
+from webhooks_app.api.fields import NamedChoiceField
 
 __all__ = [
     "JobDetailSerializer",

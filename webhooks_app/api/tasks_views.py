@@ -1,5 +1,5 @@
 """Background tasks over REST (staff only): RQ queues, workers and jobs, and the operator's
-actions on them. The services are in ``webhooks_app.tasks``.
+actions on them. The services are in ``webhooks_app.background_tasks.registries``.
 
 URL layout under ``background-tasks/``::
 
@@ -30,19 +30,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rq.job import Job
 
-from webhooks_app import tasks
+from webhooks_app.background_tasks import registries as tasks
 from webhooks_app.models import Webhook
 
-from .conflicts import Conflict
-from .parsing import BoundedLimitOffsetPagination, SafeJSONParser
-from .tasks_serializers import (
+from webhooks_app.api.conflicts import Conflict
+from webhooks_app.api.parsing import BoundedLimitOffsetPagination, SafeJSONParser
+from webhooks_app.api.tasks_serializers import (
     JobDetailSerializer,
     JobSerializer,
     OverviewSerializer,
     PaginatedJobSerializer,
     RequeuedSerializer,
 )
-from .views import QueueUnavailable
+from webhooks_app.api.views import QueueUnavailable
 
 __all__ = [
     "BackgroundTasksView",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from .bulk import BulkRouter
-from .tasks_views import (
+from webhooks_app.api.bulk import BulkRouter
+from webhooks_app.api.tasks_views import (
     BackgroundTasksView,
     JobDeleteView,
     JobDetailView,
@@ -13,7 +13,7 @@ from .tasks_views import (
     JobRequeueView,
     QueueRequeueAllView,
 )
-from .views import DeliveryViewSet, EventRuleViewSet, WebhookViewSet
+from webhooks_app.api.views import DeliveryViewSet, EventRuleViewSet, WebhookViewSet
 
 app_name = "webhooks_api"
 

@@ -18,22 +18,22 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from webhooks_app.models import Delivery, DeliveryAttempt, EventRule, Webhook
-from webhooks_app.preview import preview_request
-from webhooks_app.redelivery import redeliver, send_test
+from webhooks_app.delivery.preview import preview_request
+from webhooks_app.delivery.redelivery import redeliver, send_test
 
-from .bulk import BulkModelViewSet
-from .conflicts import CONFLICT_ERRORS, Conflict, describe_conflict
-from .delivery_serializers import DeliveryDetailSerializer, DeliverySerializer
-from .filters import DeliveryFilterSet, EventRuleFilterSet, WebhookFilterSet
-from .parsing import BoundedLimitOffsetPagination, SafeJSONParser
-from .permissions import ChangePermission, ModelPermissions
-from .sample_serializers import (
+from webhooks_app.api.bulk import BulkModelViewSet
+from webhooks_app.api.conflicts import CONFLICT_ERRORS, Conflict, describe_conflict
+from webhooks_app.api.delivery_serializers import DeliveryDetailSerializer, DeliverySerializer
+from webhooks_app.api.filters import DeliveryFilterSet, EventRuleFilterSet, WebhookFilterSet
+from webhooks_app.api.parsing import BoundedLimitOffsetPagination, SafeJSONParser
+from webhooks_app.api.permissions import ChangePermission, ModelPermissions
+from webhooks_app.api.sample_serializers import (
     RenderedRequestSerializer,
     SampleEventSerializer,
     TestResultSerializer,
 )
-from .schema import BulkAutoSchema
-from .serializers import (
+from webhooks_app.api.schema import BulkAutoSchema
+from webhooks_app.api.serializers import (
     BriefEventRuleSerializer,
     BriefWebhookSerializer,
     EventRuleSerializer,

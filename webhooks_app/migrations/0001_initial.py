@@ -3,7 +3,7 @@
 import django.db.models.deletion
 import uuid
 import webhooks_app.models.event_rule
-import webhooks_app.validators
+import webhooks_app.models.validators
 from django.db import migrations, models
 
 
@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
             name='OutboxEntry',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job', models.JSONField(help_text="The job's plain-data description (see webhooks_app.queueing).")),
+                ('job', models.JSONField(help_text="The job's plain-data description (see webhooks_app.dispatch.enqueue).")),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('relay_attempts', models.PositiveIntegerField(default=0)),
                 ('last_error', models.TextField(blank=True)),
@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
                 ('event_types', models.JSONField(default=list, help_text='Any of object_created, object_updated, object_deleted.', validators=[webhooks_app.models.event_rule.validate_event_types])),
                 ('conditions', models.JSONField(blank=True, help_text='Optional. For example {"attr": "status.value", "value": "active"}.', null=True)),
                 ('action_type', models.CharField(choices=[('webhook', 'Webhook')], default='webhook', max_length=30)),
-                ('action_data', models.JSONField(blank=True, help_text="A JSON object merged into the payload's data (object fields win).", null=True, validators=[webhooks_app.validators.validate_json_object_or_null])),
+                ('action_data', models.JSONField(blank=True, help_text="A JSON object merged into the payload's data (object fields win).", null=True, validators=[webhooks_app.models.validators.validate_json_object_or_null])),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('last_updated', models.DateTimeField(auto_now=True)),
                 ('object_types', models.ManyToManyField(help_text='The models whose changes trigger this rule.', related_name='event_rules', to='contenttypes.contenttype')),

@@ -19,6 +19,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='outboxentry',
             name='job',
-            field=webhooks_app.models.fields.OrderedJSONField(help_text="The job's plain-data description (see webhooks_app.queueing)."),
+            field=webhooks_app.models.fields.OrderedJSONField(help_text="The job's plain-data description (see webhooks_app.dispatch.enqueue)."),
         ),
     ]

@@ -3,10 +3,10 @@ and the version of the rules."""
 
 from __future__ import annotations
 
-from .delivery import Delivery, DeliveryAttempt
-from .event_rule import EventRule
-from .outbox import OutboxEntry
-from .rules_version import RulesVersion
-from .webhook import Webhook
+from webhooks_app.models.delivery import Delivery, DeliveryAttempt
+from webhooks_app.models.event_rule import EventRule
+from webhooks_app.models.outbox import OutboxEntry
+from webhooks_app.models.rules_version import RulesVersion
+from webhooks_app.models.webhook import Webhook
 
 __all__ = ["Delivery", "DeliveryAttempt", "EventRule", "OutboxEntry", "RulesVersion", "Webhook"]

@@ -8,9 +8,9 @@ from django.db import models
 
 from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
 
-from .event_rule import EventRule
-from .fields import OrderedJSONField
-from .webhook import Webhook
+from webhooks_app.models.event_rule import EventRule
+from webhooks_app.models.fields import OrderedJSONField
+from webhooks_app.models.webhook import Webhook
 
 
 class Delivery(models.Model):

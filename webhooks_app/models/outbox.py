@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.db import models
 
-from .fields import OrderedJSONField
+from webhooks_app.models.fields import OrderedJSONField
 
 
 class OutboxEntry(models.Model):
     job = OrderedJSONField(
-        help_text="The job's plain-data description (see webhooks_app.queueing)."
+        help_text="The job's plain-data description (see webhooks_app.dispatch.enqueue)."
     )
     created = models.DateTimeField(auto_now_add=True)
     relay_attempts = models.PositiveIntegerField(default=0)

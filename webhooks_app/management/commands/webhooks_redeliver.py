@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery
-from webhooks_app.redelivery import redeliver_many
+from webhooks_app.delivery.redelivery import redeliver_many
 
 
 class Command(BaseCommand):

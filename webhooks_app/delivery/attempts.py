@@ -1,0 +1,196 @@
+"""One attempt of one delivery: render, send, and classify what happened.
+
+2xx succeeds. Network errors, timeouts, 408, 429 and 5xx may succeed later (retryable).
+Everything else fails at once: other 4xx, unfollowed redirects, template and header errors,
+denied destinations, a webhook that no longer exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.utils import timezone
+
+from webhooks_app.choices import AttemptOutcome
+from webhooks_app.conf import conf
+from webhooks_app.delivery.log import AttemptResult
+from webhooks_app.exceptions import WebhookError
+from webhooks_app.models import Webhook
+from webhooks_app.delivery.request import build_request
+from webhooks_app.delivery.retry_policy import parse_retry_after
+from webhooks_app.delivery.http import Exchange, OutgoingRequest, Response, start
+
+__all__ = ["Attempt", "attempt_delivery", "begin_attempt", "classify_status"]
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 429})
+MAX_LOGGED_REQUEST_BODY = 256 * 1024
+SEND_ERRORS = (WebhookError, requests.RequestException)  # a denied destination, the network
+
+
+def classify_status(status: int) -> str:
+    if 200 <= status <= 299:
+        return AttemptOutcome.SUCCEEDED
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return AttemptOutcome.RETRYABLE
+    return AttemptOutcome.FAILED
+
+
+def _text(body: bytes, limit: int) -> str:
+    return body[:limit].decode("utf-8", errors="replace")
+
+
+def _verify(webhook: Webhook) -> bool | str:
+    if not webhook.ssl_verification:
+        return False
+    return webhook.ca_file_path or True
+
+
+class Attempt:
+    """One attempt whose request is on its way, or that ended before anything was sent:
+    :meth:`finish` reads the answer and says what happened."""
+
+    def __init__(self, result: AttemptResult, sent: _Sent | None = None) -> None:
+        self.result = result
+        self._sent = sent
+
+    def finish(self) -> AttemptResult:
+        """The attempt's result; never raises for what the network or receiver did."""
+        sent, self._sent = self._sent, None
+        result = self.result
+        if sent is None:
+            return result
+        if sent.exchange is not None:
+            try:
+                response = sent.exchange.finish()
+            except SEND_ERRORS as exc:
+                _note_error(result, exc)
+            else:
+                _note_response(result, response)
+            result.duration_ms = (time.perf_counter() - sent.started) * 1000
+        _log(sent.webhook, sent.request, result)
+        return result
+
+    def abandon(self) -> None:
+        """Drop the request's connection without reading its answer (the job was interrupted)."""
+        sent, self._sent = self._sent, None
+        if sent is not None and sent.exchange is not None:
+            sent.exchange.abandon()
+
+
+@dataclass
+class _Sent:
+    webhook: Webhook
+    request: OutgoingRequest
+    started: float
+    exchange: Exchange | None  # None: it could not be sent (the result says why)
+
+
+def begin_attempt(delivery: dict[str, Any], webhook: Webhook | None, number: int) -> Attempt:
+    """Render attempt ``number`` of ``delivery`` and write its request; the answer is read by
+    :meth:`Attempt.finish`. Never raises for what the network or receiver did."""
+    result = AttemptResult(
+        delivery=delivery, number=number, started_at=timezone.now(), outcome=AttemptOutcome.FAILED
+    )
+    if webhook is None:
+        result.error = f"Webhook {delivery.get('webhook_id')} no longer exists."
+        return Attempt(result)
+    try:
+        request = build_request(
+            webhook,
+            delivery["context"],
+            event_id=delivery["event_id"],
+            event_type=delivery["event_type"],
+            attempt=number,
+        )
+    except WebhookError as exc:
+        result.error = str(exc)
+        logger.warning("Webhook %r: %s", webhook.name, exc)
+        return Attempt(result)
+    _describe_request(result, request)
+    started = time.perf_counter()
+    try:
+        exchange: Exchange | None = start(request, verify=_verify(webhook))
+    except SEND_ERRORS as exc:
+        _note_error(result, exc)
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        exchange = None
+    return Attempt(result, _Sent(webhook, request, started, exchange))
+
+
+def attempt_delivery(
+    delivery: dict[str, Any], webhook: Webhook | None, number: int
+) -> AttemptResult:
+    """Make attempt ``number`` of ``delivery``; never raises (the result says what happened)."""
+    return begin_attempt(delivery, webhook, number).finish()
+
+
+def _note_error(result: AttemptResult, exc: WebhookError | requests.RequestException) -> None:
+    if isinstance(exc, WebhookError):  # a denied destination
+        result.error = str(exc)
+    elif isinstance(exc, requests.Timeout):
+        result.outcome = AttemptOutcome.RETRYABLE
+        result.error = f"Timed out after {conf.WEBHOOKS_HTTP_TIMEOUT}s: {exc}"
+    elif isinstance(exc, requests.ConnectionError):
+        result.outcome = AttemptOutcome.RETRYABLE
+        result.error = f"Connection failed: {exc}"
+    else:
+        result.error = f"Request could not be sent: {exc}"
+
+
+def _note_response(result: AttemptResult, response: Response) -> None:
+    result.response_status = response.status_code
+    result.response_headers = response.headers
+    result.response_body = _text(response.body, conf.WEBHOOKS_LOG_BODY_BYTES)
+    result.outcome = classify_status(response.status_code)
+    if result.outcome == AttemptOutcome.RETRYABLE:
+        result.delivery["_retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+    if result.outcome != AttemptOutcome.SUCCEEDED:
+        result.error = _status_error(response.status_code, response.headers, result.response_body)
+
+
+def _describe_request(result: AttemptResult, request: OutgoingRequest) -> None:
+    result.request_method = request.method
+    result.request_url = request.url
+    result.request_headers = dict(request.headers)
+    result.request_body = _text(request.body, MAX_LOGGED_REQUEST_BODY)
+
+
+def _status_error(status: int, headers: dict[str, str], body: str) -> str:
+    if 300 <= status <= 399:
+        location = headers.get("Location", "(no Location header)")
+        return f"Status {status}: redirect to {location} not followed."
+    excerpt = body[:300].strip()
+    return f"Status {status} returned" + (f": {excerpt}" if excerpt else ".")
+
+
+def _log(webhook: Webhook, request: OutgoingRequest, result: AttemptResult) -> None:
+    d = result.delivery
+    level = logging.INFO if result.outcome == AttemptOutcome.SUCCEEDED else logging.WARNING
+    if not logger.isEnabledFor(level):
+        return
+    logger.log(
+        level,
+        "webhook=%r event_id=%s attempt=%d %s %s -> %s%s",
+        webhook.name,
+        d["event_id"],
+        result.number,
+        request.method,
+        request.url,
+        result.outcome,
+        f" ({result.error})" if result.error else f" (status {result.response_status})",
+        extra={
+            "event_id": d["event_id"],
+            "delivery_id": d["delivery_id"],
+            "webhook": webhook.name,
+            "attempt": result.number,
+            "outcome": result.outcome,
+            "status_code": result.response_status,
+            "duration_ms": None if result.duration_ms is None else round(result.duration_ms, 1),
+        },
+    )

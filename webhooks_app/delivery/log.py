@@ -1,0 +1,228 @@
+"""Writing the delivery log: a Delivery per (event, rule) and an attempt row per request.
+
+Results of a job are written together: one query to read the existing deliveries, bulk inserts
+and one bulk update, whatever the number of deliveries in the job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import router, transaction
+from django.utils import timezone
+
+from webhooks_app.delivery.bulkinsert import insert_rows
+from webhooks_app.choices import AttemptOutcome, DeliveryState
+from webhooks_app.conf import conf
+from webhooks_app.models import Delivery, DeliveryAttempt
+
+__all__ = [
+    "AttemptResult",
+    "LoggedDelivery",
+    "existing_attempt_counts",
+    "interrupted_attempt",
+    "logged_deliveries",
+    "prune_deliveries",
+    "record_results",
+]
+
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+@dataclass
+class AttemptResult:
+    delivery: dict[str, Any]
+    number: int
+    started_at: datetime
+    outcome: str
+    duration_ms: float | None = None
+    request_method: str = ""
+    request_url: str = ""
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: str = ""
+    response_status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+    error: str = ""
+    next_attempt_at: datetime | None = None
+
+    @property
+    def state(self) -> str:
+        if self.outcome == AttemptOutcome.SUCCEEDED:
+            return DeliveryState.SUCCEEDED
+        if self.outcome == AttemptOutcome.RETRYABLE and self.next_attempt_at is not None:
+            return DeliveryState.RETRYING
+        return DeliveryState.FAILED
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+@dataclass(frozen=True)
+class LoggedDelivery:
+    attempts: int
+    state: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == DeliveryState.SUCCEEDED
+
+
+def logged_deliveries(delivery_ids: list[str]) -> dict[str, LoggedDelivery]:
+    """What the log holds of these deliveries (one query)."""
+    rows = Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "attempt_count", "state")
+    return {str(pk): LoggedDelivery(count, state) for pk, count, state in rows}
+
+
+def existing_attempt_counts(delivery_ids: list[str]) -> dict[str, int]:
+    return {pk: logged.attempts for pk, logged in logged_deliveries(delivery_ids).items()}
+
+
+INTERRUPTED = (
+    "Interrupted: the worker making this attempt stopped before it finished (killed or "
+    "crashed), so whether the receiver got the request is unknown; it was sent again."
+)
+
+
+def interrupted_attempt(delivery: dict[str, Any], number: int) -> AttemptResult:
+    """The record of attempt ``number``, which a worker began and never finished."""
+    return AttemptResult(
+        delivery=delivery,
+        number=number,
+        started_at=timezone.now(),
+        outcome=AttemptOutcome.RETRYABLE,
+        error=INTERRUPTED,
+    )
+
+
+def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
+    """Write the attempts of one job. ``known`` maps delivery ids already in the log to their
+    attempt counts; with ``WEBHOOKS_DELIVERY_LOG = "failures"`` a first-attempt success of a
+    delivery not yet logged is not written."""
+    only_failures = conf.WEBHOOKS_DELIVERY_LOG == "failures"
+    more_than_one = {r.delivery["delivery_id"] for r in results if r.number > 1}
+    to_write = [
+        r
+        for r in results
+        if not (
+            only_failures
+            and r.outcome == AttemptOutcome.SUCCEEDED
+            and r.delivery["delivery_id"] not in known
+            and r.delivery["delivery_id"] not in more_than_one
+        )
+    ]
+    if not to_write:
+        return
+    now = timezone.now()
+    latest: dict[str, AttemptResult] = {}
+    for r in to_write:  # a delivery's row shows its last attempt in the batch
+        previous = latest.get(r.delivery["delivery_id"])
+        if previous is None or r.number > previous.number:
+            latest[r.delivery["delivery_id"]] = r
+    new = [r for key, r in latest.items() if key not in known]
+    changed = [_delivery_row(r, now) for key, r in latest.items() if key in known]
+    with transaction.atomic(using=router.db_for_write(Delivery)):
+        insert_rows(Delivery, DELIVERY_COLUMNS, (_delivery_values(r, now) for r in new))
+        if changed:
+            Delivery.objects.bulk_update(changed, CHANGING_COLUMNS)
+        insert_rows(DeliveryAttempt, ATTEMPT_COLUMNS, (_attempt_values(r) for r in to_write))
+
+
+DELIVERY_COLUMNS = (
+    "id",
+    "event_id",
+    "webhook_id",
+    "event_rule_id",
+    "webhook_name",
+    "object_type",
+    "object_id",
+    "event_type",
+    "state",
+    "attempt_count",
+    "last_status_code",
+    "last_error",
+    "next_attempt_at",
+    "payload",
+    "created",
+    "last_updated",
+)
+CHANGING_COLUMNS = [
+    "state",
+    "attempt_count",
+    "last_status_code",
+    "last_error",
+    "next_attempt_at",
+    "last_updated",
+]
+ATTEMPT_COLUMNS = (
+    "delivery_id",
+    "number",
+    "started_at",
+    "duration_ms",
+    "outcome",
+    "request_method",
+    "request_url",
+    "request_headers",
+    "request_body",
+    "response_status",
+    "response_headers",
+    "response_body",
+    "error",
+)
+
+
+def _delivery_values(r: AttemptResult, now: datetime) -> tuple[Any, ...]:
+    d = r.delivery
+    return (
+        uuid.UUID(d["delivery_id"]),
+        uuid.UUID(d["event_id"]),
+        d.get("webhook_id"),
+        d.get("event_rule_id"),
+        d.get("webhook_name", ""),
+        d["object_type"],
+        d.get("object_id", ""),
+        d["event_type"],
+        r.state,
+        r.number,
+        r.response_status,
+        r.error[:2000],
+        r.next_attempt_at,
+        d["context"],
+        now,
+        now,
+    )
+
+
+def _delivery_row(r: AttemptResult, now: datetime) -> Delivery:
+    return Delivery(**dict(zip(DELIVERY_COLUMNS, _delivery_values(r, now), strict=True)))
+
+
+def _attempt_values(r: AttemptResult) -> tuple[Any, ...]:
+    return (
+        uuid.UUID(r.delivery["delivery_id"]),
+        r.number,
+        r.started_at,
+        r.duration_ms,
+        r.outcome,
+        r.request_method,
+        r.request_url,
+        redact_headers(r.request_headers),
+        r.request_body,
+        r.response_status,
+        r.response_headers,
+        r.response_body,
+        r.error,
+    )
+
+
+def prune_deliveries(days: int | None = None) -> int:
+    """Delete deliveries (and their attempts) older than the retention period; returns the count."""
+    keep = conf.WEBHOOKS_DELIVERY_RETENTION_DAYS if days is None else days
+    cutoff = timezone.now() - timedelta(days=keep)
+    deleted, per_model = Delivery.objects.filter(created__lt=cutoff).delete()
+    return per_model.get(Delivery._meta.label, 0)

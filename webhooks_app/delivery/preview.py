@@ -1,0 +1,44 @@
+"""Rendering a webhook's request without sending it: exactly what would be sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import models
+
+from webhooks_app.choices import EventType
+from webhooks_app.exceptions import WebhookError
+from webhooks_app.models import Webhook
+from webhooks_app.delivery.redelivery import sample_delivery
+from webhooks_app.delivery.request import build_request
+from webhooks_app.delivery.http import OutgoingRequest
+
+__all__ = ["Preview", "preview_request"]
+
+
+@dataclass(frozen=True)
+class Preview:
+    request: OutgoingRequest | None
+    error: str | None
+
+    @property
+    def body_text(self) -> str:
+        return self.request.body.decode("utf-8", errors="replace") if self.request else ""
+
+
+def preview_request(
+    webhook: Webhook,
+    instance: models.Model | None = None,
+    event_type: str = EventType.OBJECT_CREATED,
+    username: str | None = None,
+) -> Preview:
+    """Render URL, headers (signature included) and body for a sample event; template and
+    header errors come back as ``error`` rather than raising."""
+    delivery = sample_delivery(webhook, instance, event_type, username)
+    try:
+        request = build_request(
+            webhook, delivery["context"], event_id=delivery["event_id"], event_type=event_type
+        )
+    except WebhookError as exc:
+        return Preview(request=None, error=str(exc))
+    return Preview(request=request, error=None)

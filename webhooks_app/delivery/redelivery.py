@@ -1,0 +1,127 @@
+"""Sending a recorded delivery again, and test sends: both through the real delivery path."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import models
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from webhooks_app.choices import DeliveryState, EventType
+from webhooks_app.delivery.log import AttemptResult, existing_attempt_counts, record_results
+from webhooks_app.dispatch.matching import build_context
+from webhooks_app.capture.events import Event
+from webhooks_app.models import Delivery, Webhook
+from webhooks_app.delivery.attempts import attempt_delivery
+from webhooks_app.dispatch.enqueue import JobSpec, push_jobs
+from webhooks_app.capture.serialization import model_label, serialize_for_event, to_json_data
+from webhooks_app.capture.snapshots import capture_values, current_m2m, snapshot
+
+__all__ = ["redeliver", "redeliver_many", "sample_delivery", "send_test"]
+
+
+def _spec_for(delivery: Delivery) -> JobSpec:
+    data = {
+        "delivery_id": str(delivery.pk),
+        "event_id": str(delivery.event_id),
+        "webhook_id": delivery.webhook_id,
+        "event_rule_id": delivery.event_rule_id,
+        "event_type": delivery.event_type,
+        "object_type": delivery.object_type,
+        "object_id": delivery.object_id,
+        "attempt": delivery.attempt_count + 1,
+        "context": delivery.payload,
+    }
+    # A fresh job id per redelivery, so two quick clicks are two attempts, never one lost.
+    return {"id": f"webhook-{delivery.pk}-redeliver-{uuid.uuid4().hex[:12]}", "deliveries": [data]}
+
+
+def redeliver_many(deliveries: QuerySet[Delivery] | list[Delivery]) -> int:
+    """Queue a new attempt of each delivery (same event id, same payload) in one pipeline.
+    Raises ``redis.RedisError`` when Redis is unreachable; returns how many were queued."""
+    rows = list(deliveries)
+    rows = [d for d in rows if d.webhook_id is not None]
+    if not rows:
+        return 0
+    push_jobs([_spec_for(d) for d in rows])
+    Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
+        state=DeliveryState.PENDING, next_attempt_at=None, last_updated=timezone.now()
+    )
+    return len(rows)
+
+
+def redeliver(delivery: Delivery) -> bool:
+    """Queue a new attempt of one delivery; False if its webhook no longer exists."""
+    return redeliver_many([delivery]) == 1
+
+
+def _sample_event(
+    instance: models.Model | None, event_type: str, username: str | None
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    if instance is None:
+        data: dict[str, Any] = {
+            "id": 0,
+            "url": None,
+            "display": "Sample object",
+            "name": "Sample object",
+        }
+        snapshots: dict[str, Any] = {"prechange": None, "postchange": {"name": "Sample object"}}
+        return "webhooks_app.sample", data, snapshots
+    data = serialize_for_event(instance)
+    current = to_json_data(
+        snapshot(type(instance), capture_values(instance), current_m2m(instance))
+    )
+    snapshots = {
+        "prechange": None if event_type == EventType.OBJECT_CREATED else current,
+        "postchange": None if event_type == EventType.OBJECT_DELETED else current,
+    }
+    return model_label(instance), data, snapshots
+
+
+def sample_delivery(
+    webhook: Webhook,
+    instance: models.Model | None = None,
+    event_type: str = EventType.OBJECT_CREATED,
+    username: str | None = None,
+) -> dict[str, Any]:
+    """A delivery (as a job carries it) of a sample event for ``instance`` (or a synthetic one)."""
+    object_type, data, snapshots = _sample_event(instance, event_type, username)
+    event = Event(
+        key="sample", instance=webhook, event_type=event_type, pre_values=None, username=username
+    )
+    context = build_context(event, data, snapshots)
+    context["object_type"] = object_type
+    return {
+        "delivery_id": str(uuid.uuid4()),
+        "event_id": event.event_id,
+        "webhook_id": webhook.pk,
+        "webhook_name": webhook.name,
+        "event_rule_id": None,
+        "event_type": event_type,
+        "object_type": object_type,
+        "object_id": str(instance.pk) if instance is not None else "",
+        "attempt": 1,
+        "context": context,
+    }
+
+
+def send_test(
+    webhook: Webhook,
+    instance: models.Model | None = None,
+    event_type: str = EventType.OBJECT_CREATED,
+    username: str | None = None,
+) -> tuple[Delivery, AttemptResult]:
+    """Send a sample event now, in this process, through the same rendering, transport and
+    delivery log as the worker (no retries); returns the logged delivery and the attempt."""
+    delivery = sample_delivery(webhook, instance, event_type, username)
+    result = attempt_delivery(delivery, webhook, 1)
+    delivery.pop("_retry_after", None)
+    record_results([result], existing_attempt_counts([delivery["delivery_id"]]))
+    logged = Delivery.objects.filter(pk=delivery["delivery_id"]).first()
+    if logged is None:  # WEBHOOKS_DELIVERY_LOG = "failures" and it succeeded
+        logged = Delivery(
+            pk=delivery["delivery_id"], webhook=webhook, state=DeliveryState.SUCCEEDED
+        )
+    return logged, result
