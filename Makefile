@@ -46,7 +46,7 @@ pytest: install test-deps
 # workers, the REST API and its schema fuzzing. Bounded: pytest-timeout's per-test limit
 # (pyproject.toml), and the session stops starting tests after 10 minutes.
 PG_PYTEST := WEBHOOKS_TEST_POSTGRES=1 $(VENV)/bin/pytest -p tests.postgres_server \
-	-m "not browser and not benchmark" --ignore=tests/test_scale_out_sigkill.py \
+	-m "not browser and not benchmark" --ignore=tests/worker/test_scale_out_sigkill.py \
 	--session-timeout=600
 
 # Checks, the whole suite on SQLite, then the PostgreSQL rerun.

@@ -1,6 +1,6 @@
 """Real worker processes for the tests: ``manage.py rqworker default`` with the session's Redis
 and database (``WEBHOOKS_TEST_DB`` for SQLite, ``DATABASE_URL`` for PostgreSQL) and
-``tests.test_scale_out_settings``, each in its own process group with its output in a file."""
+``tests.worker.test_scale_out_settings``, each in its own process group with its output in a file."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .conftest import worker_database_url
 __all__ = ["WorkerPool", "WorkerProcess", "wait_until"]
 
 REPO = Path(__file__).resolve().parent.parent
-WORKER_SETTINGS = "tests.test_scale_out_settings"
+WORKER_SETTINGS = "tests.worker.test_scale_out_settings"
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -17,7 +17,7 @@ from webhooks_app.models import Delivery, EventRule
 from webhooks_app.receiver import Receiver
 from webhooks_app.signing import generate_signature, standard_secret
 
-from .conftest import drain, failed_jobs, make_rule, make_webhook
+from tests.conftest import drain, failed_jobs, make_rule, make_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

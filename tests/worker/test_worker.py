@@ -17,8 +17,8 @@ from webhooks_app.models import Delivery
 from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
 
-from .conftest import make_rule, make_webhook
-from .worker_processes import WorkerPool, wait_until
+from tests.conftest import make_rule, make_webhook
+from tests.worker_processes import WorkerPool, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ from webhooks_app.receiver import Receiver
 from webhooks_app.delivery.redelivery import sample_delivery
 from webhooks_app.worker import WebhookWorker
 
-from .conftest import drain, failed_jobs
+from tests.conftest import drain, failed_jobs
 
 INDEX = "/admin/background-tasks/"
 FAILED = "/admin/background-tasks/queues/default/failed/"

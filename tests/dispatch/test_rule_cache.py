@@ -16,7 +16,7 @@ from demo.inventory.models import Site
 from webhooks_app.models import EventRule, RulesVersion, Webhook
 from webhooks_app.dispatch.rule_cache import enabled_rules, rules_changed
 
-from .conftest import make_rule, queued_deliveries, worker_database_url
+from tests.conftest import make_rule, queued_deliveries, worker_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

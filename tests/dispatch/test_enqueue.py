@@ -33,8 +33,8 @@ from webhooks_app.dispatch.enqueue import (
     schedule_job,
 )
 
-from .conftest import numbered_job, queued_deliveries
-from .redis_server import get_server
+from tests.conftest import numbered_job, queued_deliveries
+from tests.redis_server import get_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

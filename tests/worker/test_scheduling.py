@@ -12,7 +12,7 @@ from rq.scheduler import RQScheduler
 
 from webhooks_app.dispatch.enqueue import JobSpec, schedule_job
 
-from .conftest import numbered_job
+from tests.conftest import numbered_job
 
 JOBS = 300
 

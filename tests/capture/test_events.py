@@ -13,7 +13,7 @@ from demo.inventory.models import Site, Tag
 from webhooks_app.capture.context import capture_events
 from webhooks_app.models import EventRule, Webhook
 
-from .conftest import make_rule, queued_deliveries
+from tests.conftest import make_rule, queued_deliveries
 
 # Real commits: the events leave only when the outermost transaction commits.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -20,7 +20,7 @@ from webhooks_app.capture.middleware import REQUEST_ID_HEADER, WebhooksMiddlewar
 from webhooks_app.models import EventRule, OutboxEntry
 from webhooks_app.dispatch.enqueue import get_queue, relay_outbox
 
-from .conftest import queued_deliveries
+from tests.conftest import queued_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery, EventRule, Webhook
 from webhooks_app.receiver import Receiver
 
-from .conftest import drain, failed_jobs, make_rule, make_webhook
+from tests.conftest import drain, failed_jobs, make_rule, make_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

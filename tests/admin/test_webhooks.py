@@ -16,7 +16,7 @@ from webhooks_app.models import Delivery, Webhook
 from webhooks_app.receiver import Receiver
 from webhooks_app.signing import generate_signature, verify_signature
 
-from .conftest import make_rule, make_webhook
+from tests.conftest import make_rule, make_webhook
 
 pytestmark = pytest.mark.django_db
 

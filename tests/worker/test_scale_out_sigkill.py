@@ -17,9 +17,9 @@ from webhooks_app.models import Delivery
 from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
 
-from .conftest import drain, make_rule, make_webhook
+from tests.conftest import drain, make_rule, make_webhook
 from .test_scale_out import create_sites, wait_for_deliveries
-from .worker_processes import WorkerPool
+from tests.worker_processes import WorkerPool
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,7 +2,7 @@
 database, and deliver 3,000 events to a loopback receiver exactly once, or at least once with
 the same event id when the receiver fails transiently.
 
-The workers run with ``tests.test_scale_out_settings`` and the session's Redis and database
+The workers run with ``tests.worker.test_scale_out_settings`` and the session's Redis and database
 (``WEBHOOKS_TEST_DB`` for SQLite, ``DATABASE_URL`` for PostgreSQL), like the production ones:
 only the first is started with ``--with-scheduler``.
 """
@@ -22,8 +22,8 @@ from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.models import Delivery, DeliveryAttempt
 from webhooks_app.receiver import ReceivedRequest, Receiver
 
-from .conftest import make_rule, make_webhook
-from .worker_processes import WorkerPool, wait_until
+from tests.conftest import make_rule, make_webhook
+from tests.worker_processes import WorkerPool, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

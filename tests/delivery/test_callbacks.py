@@ -13,7 +13,7 @@ from webhooks_app.models import EventRule
 from webhooks_app.receiver import Receiver
 from webhooks_app.delivery.callbacks import register_webhook_callback, unregister_webhook_callback
 
-from .conftest import drain
+from tests.conftest import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

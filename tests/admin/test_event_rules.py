@@ -12,7 +12,7 @@ from django.test import Client
 
 from webhooks_app.models import EventRule, Webhook
 
-from .conftest import make_rule, make_webhook
+from tests.conftest import make_rule, make_webhook
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from webhooks_app.capture.events import emit_events
 from webhooks_app.models import Delivery, EventRule
 from webhooks_app.receiver import Receiver
 
-from .conftest import drain, make_rule, make_webhook, queued_deliveries
+from tests.conftest import drain, make_rule, make_webhook, queued_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

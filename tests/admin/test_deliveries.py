@@ -13,7 +13,7 @@ from webhooks_app.models import Delivery, Webhook
 from webhooks_app.receiver import Receiver
 from webhooks_app.delivery.redelivery import send_test
 
-from .conftest import drain, make_webhook
+from tests.conftest import drain, make_webhook
 
 pytestmark = pytest.mark.django_db
 

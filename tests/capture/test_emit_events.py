@@ -12,7 +12,7 @@ from demo.inventory.models import Site
 from webhooks_app.capture.events import emit_events
 from webhooks_app.models import EventRule
 
-from .conftest import queued_deliveries
+from tests.conftest import queued_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,9 +17,9 @@ from webhooks_app.worker import batches
 from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
 
-from .conftest import make_rule, make_webhook
+from tests.conftest import make_rule, make_webhook
 from .test_scale_out import settled
-from .worker_processes import WorkerPool, wait_until
+from tests.worker_processes import WorkerPool, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from webhooks_app.delivery.attempts import attempt_delivery
 from webhooks_app.dispatch.enqueue import CRASH_RETRIES
 from webhooks_app.receiver import Receiver
 
-from .conftest import drain
+from tests.conftest import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
