@@ -17,8 +17,8 @@ from rq import Queue
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
-from webhooks_app.models import EventRule, Webhook
 from webhooks_app.dispatch.enqueue import JobSpec, get_queue, job_spec
+from webhooks_app.models import EventRule, Webhook
 from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
 

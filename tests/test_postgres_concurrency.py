@@ -17,11 +17,11 @@ from django.db import connection, connections, transaction
 from rq import Queue
 
 from demo.inventory.models import Site
-from webhooks_app.dispatch import enqueue as queueing
-from webhooks_app.models import EventRule, OutboxEntry
-from webhooks_app.dispatch.enqueue import JobSpec, get_queue, relay_outbox
-from webhooks_app.receiver import Receiver
 from webhooks_app.capture.serialization import serialize_for_event
+from webhooks_app.dispatch import enqueue as queueing
+from webhooks_app.dispatch.enqueue import JobSpec, get_queue, relay_outbox
+from webhooks_app.models import EventRule, OutboxEntry
+from webhooks_app.receiver import Receiver
 
 from . import postgres_server
 from .conftest import drain, numbered_job, queued_deliveries

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from webhooks_app.delivery.callbacks import generate_signature as public_generate_signature
 from webhooks_app.signing import (
     generate_signature,
     generate_standard_signature,
@@ -17,7 +18,6 @@ from webhooks_app.signing import (
     verify_signature,
     verify_standard_signature,
 )
-from webhooks_app.delivery.callbacks import generate_signature as public_generate_signature
 
 CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "netbox-payloads"
 

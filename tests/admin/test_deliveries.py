@@ -9,11 +9,10 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from rq import Queue
 
+from tests.conftest import drain, make_webhook
+from webhooks_app.delivery.redelivery import send_test
 from webhooks_app.models import Delivery, Webhook
 from webhooks_app.receiver import Receiver
-from webhooks_app.delivery.redelivery import send_test
-
-from tests.conftest import drain, make_webhook
 
 pytestmark = pytest.mark.django_db
 

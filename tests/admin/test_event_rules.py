@@ -10,9 +10,8 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 
-from webhooks_app.models import EventRule, Webhook
-
 from tests.conftest import make_rule, make_webhook
+from webhooks_app.models import EventRule, Webhook
 
 pytestmark = pytest.mark.django_db
 

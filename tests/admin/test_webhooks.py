@@ -12,11 +12,10 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from demo.inventory.models import Site
+from tests.conftest import make_rule, make_webhook
 from webhooks_app.models import Delivery, Webhook
 from webhooks_app.receiver import Receiver
 from webhooks_app.signing import generate_signature, verify_signature
-
-from tests.conftest import make_rule, make_webhook
 
 pytestmark = pytest.mark.django_db
 

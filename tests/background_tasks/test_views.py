@@ -12,13 +12,12 @@ from rq import Queue
 from rq.job import Job
 
 from demo.inventory.models import Site
-from webhooks_app.models import Delivery, EventRule, Webhook
-from webhooks_app.dispatch.enqueue import job_spec, push_jobs
-from webhooks_app.receiver import Receiver
-from webhooks_app.delivery.redelivery import sample_delivery
-from webhooks_app.worker import WebhookWorker
-
 from tests.conftest import drain, failed_jobs
+from webhooks_app.delivery.redelivery import sample_delivery
+from webhooks_app.dispatch.enqueue import job_spec, push_jobs
+from webhooks_app.models import Delivery, EventRule, Webhook
+from webhooks_app.receiver import Receiver
+from webhooks_app.worker import WebhookWorker
 
 INDEX = "/admin/background-tasks/"
 FAILED = "/admin/background-tasks/queues/default/failed/"

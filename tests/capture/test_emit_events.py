@@ -9,10 +9,9 @@ from django.db import transaction
 from rq import Queue
 
 from demo.inventory.models import Site
+from tests.conftest import queued_deliveries
 from webhooks_app.capture.events import emit_events
 from webhooks_app.models import EventRule
-
-from tests.conftest import queued_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,10 +10,9 @@ from rest_framework.test import APIClient
 from rq import Queue
 
 from demo.inventory.models import Site, Tag
+from tests.conftest import make_rule, queued_deliveries
 from webhooks_app.capture.context import capture_events
 from webhooks_app.models import EventRule, Webhook
-
-from tests.conftest import make_rule, queued_deliveries
 
 # Real commits: the events leave only when the outermost transaction commits.
 pytestmark = pytest.mark.django_db(transaction=True)

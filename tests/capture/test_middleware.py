@@ -16,11 +16,10 @@ from rest_framework.authtoken.models import Token
 from rq import Queue
 
 from demo.inventory.models import Site
-from webhooks_app.capture.middleware import REQUEST_ID_HEADER, WebhooksMiddleware
-from webhooks_app.models import EventRule, OutboxEntry
-from webhooks_app.dispatch.enqueue import get_queue, relay_outbox
-
 from tests.conftest import queued_deliveries
+from webhooks_app.capture.middleware import REQUEST_ID_HEADER, WebhooksMiddleware
+from webhooks_app.dispatch.enqueue import get_queue, relay_outbox
+from webhooks_app.models import EventRule, OutboxEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -107,7 +107,9 @@ class StampSerializer(serializers.ModelSerializer[Site]):
 
 
 @pytest.mark.django_db
-@override_settings(WEBHOOKS_MODELS={"inventory.site": "tests.capture.test_serialization.StampSerializer"})
+@override_settings(
+    WEBHOOKS_MODELS={"inventory.site": "tests.capture.test_serialization.StampSerializer"}
+)
 def test_a_datetime_field_with_its_own_timezone_keeps_it() -> None:
     site = Site.objects.create(name="Lab", slug="lab")
     Site.objects.filter(pk=site.pk).update(created=NOON_UTC, last_updated=NOON_UTC)

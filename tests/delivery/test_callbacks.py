@@ -9,11 +9,10 @@ import pytest
 from rq import Queue
 
 from demo.inventory.models import Site
+from tests.conftest import drain
+from webhooks_app.delivery.callbacks import register_webhook_callback, unregister_webhook_callback
 from webhooks_app.models import EventRule
 from webhooks_app.receiver import Receiver
-from webhooks_app.delivery.callbacks import register_webhook_callback, unregister_webhook_callback
-
-from tests.conftest import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

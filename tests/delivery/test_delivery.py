@@ -12,12 +12,11 @@ from rq import Queue
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from demo.inventory.models import Site
+from tests.conftest import drain, failed_jobs, make_rule, make_webhook
 from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery, EventRule
 from webhooks_app.receiver import Receiver
 from webhooks_app.signing import generate_signature, standard_secret
-
-from tests.conftest import drain, failed_jobs, make_rule, make_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

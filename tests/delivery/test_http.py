@@ -19,8 +19,8 @@ from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest
 from urllib3.connectionpool import HTTPConnectionPool
 
-from webhooks_app.receiver import Receiver
 from webhooks_app.delivery.http import OutgoingRequest, get_session, reset_session, send, start
+from webhooks_app.receiver import Receiver
 
 
 @pytest.fixture

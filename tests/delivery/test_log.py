@@ -8,11 +8,10 @@ import pytest
 from rq import Queue
 
 from demo.inventory.models import Site
+from tests.conftest import drain, failed_jobs, make_rule, make_webhook
 from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery, EventRule, Webhook
 from webhooks_app.receiver import Receiver
-
-from tests.conftest import drain, failed_jobs, make_rule, make_webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

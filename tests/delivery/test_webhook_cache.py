@@ -6,9 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from webhooks_app.models import Webhook
-from webhooks_app.dispatch.rule_cache import rules_changed
 from webhooks_app.delivery.webhook_cache import webhooks_by_id
+from webhooks_app.dispatch.rule_cache import rules_changed
+from webhooks_app.models import Webhook
 
 pytestmark = pytest.mark.django_db
 

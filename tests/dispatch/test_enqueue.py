@@ -18,8 +18,9 @@ from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
 from demo.inventory.models import Site
+from tests.conftest import numbered_job, queued_deliveries
+from tests.redis_server import get_server
 from webhooks_app.dispatch import enqueue as queueing
-from webhooks_app.models import Delivery, EventRule, OutboxEntry
 from webhooks_app.dispatch.enqueue import (
     FAILURE_TTL,
     JOB_FUNC,
@@ -32,9 +33,7 @@ from webhooks_app.dispatch.enqueue import (
     relay_outbox,
     schedule_job,
 )
-
-from tests.conftest import numbered_job, queued_deliveries
-from tests.redis_server import get_server
+from webhooks_app.models import Delivery, EventRule, OutboxEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

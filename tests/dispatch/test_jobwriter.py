@@ -25,7 +25,11 @@ from webhooks_app.dispatch.jobwriter import (
 )
 
 KIND = JobKind(
-    "tests.dispatch.test_jobwriter.double", result_ttl=600, failure_ttl=3600, retries=3, retry_intervals=(5,)
+    "tests.dispatch.test_jobwriter.double",
+    result_ttl=600,
+    failure_ttl=3600,
+    retries=3,
+    retry_intervals=(5,),
 )
 # What rq writes as empty strings and the writer leaves out.
 EMPTY_IN_RQ = {
@@ -198,7 +202,9 @@ def test_a_job_that_fails_for_good_is_in_the_failed_registry_and_can_be_requeued
 
 
 def test_a_failing_job_spends_its_crash_retries_as_rq_schedules_them(queue: Queue) -> None:
-    kind = JobKind("tests.dispatch.test_jobwriter.explode", 60, 3600, retries=3, retry_intervals=(5,))
+    kind = JobKind(
+        "tests.dispatch.test_jobwriter.explode", 60, 3600, retries=3, retry_intervals=(5,)
+    )
     write(queue, new_job("j1", "boom"), kind=kind)
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     assert ScheduledJobRegistry(queue=queue).get_job_ids() == ["j1"]

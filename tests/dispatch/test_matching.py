@@ -10,12 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from rq import Queue
 
 from demo.inventory.models import Site, Tag
-from webhooks_app.choices import DeliveryState
+from tests.conftest import drain, make_rule, make_webhook, queued_deliveries
 from webhooks_app.capture.events import emit_events
+from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery, EventRule
 from webhooks_app.receiver import Receiver
-
-from tests.conftest import drain, make_rule, make_webhook, queued_deliveries
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,10 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from rq import Queue
 
 from demo.inventory.models import Site
-from webhooks_app.models import EventRule, RulesVersion, Webhook
-from webhooks_app.dispatch.rule_cache import enabled_rules, rules_changed
-
 from tests.conftest import make_rule, queued_deliveries, worker_database_url
+from webhooks_app.dispatch.rule_cache import enabled_rules, rules_changed
+from webhooks_app.models import EventRule, RulesVersion, Webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

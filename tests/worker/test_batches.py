@@ -13,13 +13,12 @@ from rq import Queue
 from rq.job import Job, JobStatus
 
 from demo.inventory.models import Site
-from webhooks_app.worker import batches
-from webhooks_app.receiver import Receiver
-from webhooks_app.worker import WebhookWorker
-
 from tests.conftest import make_rule, make_webhook
-from .test_scale_out import settled
 from tests.worker_processes import WorkerPool, wait_until
+from webhooks_app.receiver import Receiver
+from webhooks_app.worker import WebhookWorker, batches
+
+from .test_scale_out import settled
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

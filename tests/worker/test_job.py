@@ -8,14 +8,13 @@ from django.db import transaction
 from rq import Queue
 
 from demo.inventory.models import Site
-from webhooks_app.choices import AttemptOutcome, DeliveryState
-from webhooks_app.delivery.log import record_results
-from webhooks_app.models import Delivery, EventRule
-from webhooks_app.delivery.attempts import attempt_delivery
-from webhooks_app.dispatch.enqueue import CRASH_RETRIES
-from webhooks_app.receiver import Receiver
-
 from tests.conftest import drain
+from webhooks_app.choices import AttemptOutcome, DeliveryState
+from webhooks_app.delivery.attempts import attempt_delivery
+from webhooks_app.delivery.log import record_results
+from webhooks_app.dispatch.enqueue import CRASH_RETRIES
+from webhooks_app.models import Delivery, EventRule
+from webhooks_app.receiver import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 from django.db import connection
 
-from webhooks_app.worker.jobthreads import JobThreads
 from webhooks_app.models import Webhook
+from webhooks_app.worker.jobthreads import JobThreads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

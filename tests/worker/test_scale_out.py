@@ -18,12 +18,11 @@ from django.db import transaction
 from rq import Queue
 
 from demo.inventory.models import Site
+from tests.conftest import make_rule, make_webhook
+from tests.worker_processes import WorkerPool, wait_until
 from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.models import Delivery, DeliveryAttempt
 from webhooks_app.receiver import ReceivedRequest, Receiver
-
-from tests.conftest import make_rule, make_webhook
-from tests.worker_processes import WorkerPool, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,14 +12,14 @@ from rq import Queue
 from rq.job import Job
 from rq.registry import StartedJobRegistry
 
+from tests.conftest import drain, make_rule, make_webhook
+from tests.worker_processes import WorkerPool
 from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.models import Delivery
 from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
 
-from tests.conftest import drain, make_rule, make_webhook
 from .test_scale_out import create_sites, wait_for_deliveries
-from tests.worker_processes import WorkerPool
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,9 +10,8 @@ from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 from rq.scheduler import RQScheduler
 
-from webhooks_app.dispatch.enqueue import JobSpec, schedule_job
-
 from tests.conftest import numbered_job
+from webhooks_app.dispatch.enqueue import JobSpec, schedule_job
 
 JOBS = 300
 

@@ -12,13 +12,12 @@ from rq import Queue
 from rq.timeouts import TimerDeathPenalty, UnixSignalDeathPenalty
 
 from demo.inventory.models import Site
+from tests.conftest import make_rule, make_webhook
+from tests.worker_processes import WorkerPool, wait_until
 from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery
 from webhooks_app.receiver import Receiver
 from webhooks_app.worker import WebhookWorker
-
-from tests.conftest import make_rule, make_webhook
-from tests.worker_processes import WorkerPool, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,8 +16,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from redis.exceptions import RedisError
 
-from webhooks_app.models import Delivery
 from webhooks_app.delivery.redelivery import redeliver_many
+from webhooks_app.models import Delivery
 
 if TYPE_CHECKING:
     DeliveryAdminBase = admin.ModelAdmin[Delivery]

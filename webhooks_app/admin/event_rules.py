@@ -8,10 +8,10 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from webhooks_app.choices import EventType
 from webhooks_app.admin.forms import EventRuleForm
-from webhooks_app.models import EventRule
 from webhooks_app.capture.serialization import model_label
+from webhooks_app.choices import EventType
+from webhooks_app.models import EventRule
 
 if TYPE_CHECKING:
     EventRuleAdminBase = admin.ModelAdmin[EventRule]

@@ -14,9 +14,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.text import capfirst
 
+from webhooks_app.capture.serialization import model_label, registered_models
 from webhooks_app.choices import EventType
 from webhooks_app.models import EventRule, Webhook
-from webhooks_app.capture.serialization import model_label, registered_models
 from webhooks_app.models.validators import format_json_error
 
 __all__ = ["EventRuleForm", "JSONTextField", "SampleEventForm", "WebhookForm"]

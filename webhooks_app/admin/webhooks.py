@@ -11,11 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from webhooks_app.choices import AttemptOutcome
 from webhooks_app.admin.forms import SampleEventForm, WebhookForm
-from webhooks_app.models import Delivery, Webhook
+from webhooks_app.choices import AttemptOutcome
 from webhooks_app.delivery.preview import preview_request
 from webhooks_app.delivery.redelivery import send_test
+from webhooks_app.models import Delivery, Webhook
 
 # django-stubs makes ModelAdmin generic, but Django's class cannot be subscripted at run time.
 if TYPE_CHECKING:

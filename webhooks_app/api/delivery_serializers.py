@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from webhooks_app.models import Delivery, DeliveryAttempt
-
 from webhooks_app.api.fields import attempt_outcome_field, delivery_state_field, event_type_field
 from webhooks_app.api.serializers import BriefEventRuleSerializer, BriefWebhookSerializer
+from webhooks_app.models import Delivery, DeliveryAttempt
 
 __all__ = ["DeliveryAttemptSerializer", "DeliveryDetailSerializer", "DeliverySerializer"]
 

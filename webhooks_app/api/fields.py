@@ -17,10 +17,9 @@ from django.db.models import Model
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
 
-from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
-from webhooks_app.capture.serialization import model_label, registered_models
-
 from webhooks_app.api.parsing import MAX_ID
+from webhooks_app.capture.serialization import model_label, registered_models
+from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
 
 __all__ = [
     "BriefRelatedField",

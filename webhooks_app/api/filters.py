@@ -15,11 +15,10 @@ from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django_filters.fields import IsoDateTimeField, ModelMultipleChoiceField
 
-from webhooks_app.choices import DeliveryState, EventType, HttpMethod
-from webhooks_app.models import Delivery, EventRule, Webhook
-
 from webhooks_app.api.fields import MALFORMED_OBJECT_TYPE
 from webhooks_app.api.parsing import MAX_ID
+from webhooks_app.choices import DeliveryState, EventType, HttpMethod
+from webhooks_app.models import Delivery, EventRule, Webhook
 
 __all__ = ["DeliveryFilterSet", "EventRuleFilterSet", "WebhookFilterSet"]
 

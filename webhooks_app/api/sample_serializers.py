@@ -7,8 +7,6 @@ from typing import Any
 from django.db.models import Model
 from rest_framework import serializers
 
-from webhooks_app.choices import EventType
-
 from webhooks_app.api.fields import (
     ObjectTypeField,
     attempt_outcome_field,
@@ -16,6 +14,7 @@ from webhooks_app.api.fields import (
     event_type_field,
     find_object,
 )
+from webhooks_app.choices import EventType
 
 __all__ = ["RenderedRequestSerializer", "SampleEventSerializer", "TestResultSerializer"]
 

@@ -20,9 +20,6 @@ from django.db.models import Model
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from webhooks_app.models import EventRule, Webhook
-from webhooks_app.models.validators import validate_json_object_or_null
-
 from webhooks_app.api.fields import (
     BriefRelatedField,
     JSONObjectField,
@@ -30,6 +27,8 @@ from webhooks_app.api.fields import (
     event_type_field,
     validate_storable_json,
 )
+from webhooks_app.models import EventRule, Webhook
+from webhooks_app.models.validators import validate_json_object_or_null
 
 __all__ = [
     "BriefConfigSerializer",

@@ -30,9 +30,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rq.job import Job
 
-from webhooks_app.background_tasks import registries as tasks
-from webhooks_app.models import Webhook
-
 from webhooks_app.api.conflicts import Conflict
 from webhooks_app.api.parsing import BoundedLimitOffsetPagination, SafeJSONParser
 from webhooks_app.api.tasks_serializers import (
@@ -43,6 +40,8 @@ from webhooks_app.api.tasks_serializers import (
     RequeuedSerializer,
 )
 from webhooks_app.api.views import QueueUnavailable
+from webhooks_app.background_tasks import registries as tasks
+from webhooks_app.models import Webhook
 
 __all__ = [
     "BackgroundTasksView",

@@ -17,10 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from webhooks_app.models import Delivery, DeliveryAttempt, EventRule, Webhook
-from webhooks_app.delivery.preview import preview_request
-from webhooks_app.delivery.redelivery import redeliver, send_test
-
 from webhooks_app.api.bulk import BulkModelViewSet
 from webhooks_app.api.conflicts import CONFLICT_ERRORS, Conflict, describe_conflict
 from webhooks_app.api.delivery_serializers import DeliveryDetailSerializer, DeliverySerializer
@@ -39,6 +35,9 @@ from webhooks_app.api.serializers import (
     EventRuleSerializer,
     WebhookSerializer,
 )
+from webhooks_app.delivery.preview import preview_request
+from webhooks_app.delivery.redelivery import redeliver, send_test
+from webhooks_app.models import Delivery, DeliveryAttempt, EventRule, Webhook
 
 if TYPE_CHECKING:
     from rest_framework.permissions import _PermissionClass

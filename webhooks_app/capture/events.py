@@ -19,9 +19,9 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.utils import timezone
 
-from webhooks_app.choices import EventType
 from webhooks_app.capture.context import RequestInfo, current_scope
 from webhooks_app.capture.serialization import model_label
+from webhooks_app.choices import EventType
 
 __all__ = ["Event", "EventQueue", "dispatch_queue", "emit_events", "record_event"]
 

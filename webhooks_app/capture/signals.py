@@ -21,12 +21,12 @@ from django.db.models.signals import (
 )
 from django.dispatch import receiver
 
-from webhooks_app.choices import EventType
 from webhooks_app.capture.events import Event, pending_event, record_event
-from webhooks_app.models import EventRule, Webhook
-from webhooks_app.dispatch.rule_cache import rules_changed
 from webhooks_app.capture.serialization import is_registered, model_label, serialize_for_event
 from webhooks_app.capture.snapshots import capture_values, current_m2m, m2m_values
+from webhooks_app.choices import EventType
+from webhooks_app.dispatch.rule_cache import rules_changed
+from webhooks_app.models import EventRule, Webhook
 
 LOADED = "_webhooks_loaded"
 PRE = "_webhooks_pre"

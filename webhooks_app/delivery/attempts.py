@@ -17,12 +17,12 @@ from django.utils import timezone
 
 from webhooks_app.choices import AttemptOutcome
 from webhooks_app.conf import conf
+from webhooks_app.delivery.http import Exchange, OutgoingRequest, Response, start
 from webhooks_app.delivery.log import AttemptResult
-from webhooks_app.exceptions import WebhookError
-from webhooks_app.models import Webhook
 from webhooks_app.delivery.request import build_request
 from webhooks_app.delivery.retry_policy import parse_retry_after
-from webhooks_app.delivery.http import Exchange, OutgoingRequest, Response, start
+from webhooks_app.exceptions import WebhookError
+from webhooks_app.models import Webhook
 
 __all__ = ["Attempt", "attempt_delivery", "begin_attempt", "classify_status"]
 

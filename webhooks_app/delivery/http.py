@@ -32,8 +32,8 @@ from urllib3 import exceptions as urllib3_exceptions
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from webhooks_app.delivery.addresses import check_address
 from webhooks_app.conf import conf
+from webhooks_app.delivery.addresses import check_address
 from webhooks_app.exceptions import WebhookError
 
 __all__ = ["Exchange", "OutgoingRequest", "Response", "send", "start"]

@@ -14,9 +14,9 @@ from typing import Any
 from django.db import router, transaction
 from django.utils import timezone
 
-from webhooks_app.delivery.bulkinsert import insert_rows
 from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.conf import conf
+from webhooks_app.delivery.bulkinsert import insert_rows
 from webhooks_app.models import Delivery, DeliveryAttempt
 
 __all__ = [

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from django.db import models
 
 from webhooks_app.choices import EventType
-from webhooks_app.exceptions import WebhookError
-from webhooks_app.models import Webhook
+from webhooks_app.delivery.http import OutgoingRequest
 from webhooks_app.delivery.redelivery import sample_delivery
 from webhooks_app.delivery.request import build_request
-from webhooks_app.delivery.http import OutgoingRequest
+from webhooks_app.exceptions import WebhookError
+from webhooks_app.models import Webhook
 
 __all__ = ["Preview", "preview_request"]
 

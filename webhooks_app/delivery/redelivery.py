@@ -9,15 +9,15 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from webhooks_app.choices import DeliveryState, EventType
-from webhooks_app.delivery.log import AttemptResult, existing_attempt_counts, record_results
-from webhooks_app.dispatch.matching import build_context
 from webhooks_app.capture.events import Event
-from webhooks_app.models import Delivery, Webhook
-from webhooks_app.delivery.attempts import attempt_delivery
-from webhooks_app.dispatch.enqueue import JobSpec, push_jobs
 from webhooks_app.capture.serialization import model_label, serialize_for_event, to_json_data
 from webhooks_app.capture.snapshots import capture_values, current_m2m, snapshot
+from webhooks_app.choices import DeliveryState, EventType
+from webhooks_app.delivery.attempts import attempt_delivery
+from webhooks_app.delivery.log import AttemptResult, existing_attempt_counts, record_results
+from webhooks_app.dispatch.enqueue import JobSpec, push_jobs
+from webhooks_app.dispatch.matching import build_context
+from webhooks_app.models import Delivery, Webhook
 
 __all__ = ["redeliver", "redeliver_many", "sample_delivery", "send_test"]
 

@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 from rest_framework.utils.encoders import JSONEncoder
 
 from webhooks_app.choices import ATTEMPT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from webhooks_app.delivery.callbacks import run_callbacks
+from webhooks_app.delivery.http import OutgoingRequest
 from webhooks_app.exceptions import TemplateRenderError
 from webhooks_app.models import Webhook
 from webhooks_app.signing import generate_signature, generate_standard_signature
 from webhooks_app.templating import parse_headers, render
-from webhooks_app.delivery.http import OutgoingRequest
-from webhooks_app.delivery.callbacks import run_callbacks
 
 __all__ = ["build_request", "template_context"]
 

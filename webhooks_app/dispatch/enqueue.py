@@ -27,9 +27,15 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 
 from webhooks_app.conf import conf
-from webhooks_app.dispatch.jobwriter import JobKind, NewJob, enqueue_new_jobs, save_new_job, writes_jobs
-from webhooks_app.models import OutboxEntry
+from webhooks_app.dispatch.jobwriter import (
+    JobKind,
+    NewJob,
+    enqueue_new_jobs,
+    save_new_job,
+    writes_jobs,
+)
 from webhooks_app.dispatch.redis_transaction import SentTransaction, send_transaction
+from webhooks_app.models import OutboxEntry
 
 __all__ = ["JOB_FUNC", "JobSpec", "enqueue_jobs", "job_spec", "relay_outbox"]
 

@@ -18,14 +18,20 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import prefetch_related_objects
 
+from webhooks_app.capture.events import Event
+from webhooks_app.capture.serialization import EventSerializer, event_serializer, to_json_data
+from webhooks_app.capture.snapshots import (
+    capture_values,
+    current_m2m,
+    m2m_field_names,
+    m2m_fields,
+    snapshot,
+)
 from webhooks_app.choices import PUBLIC_EVENT_NAMES
 from webhooks_app.conf import conf
-from webhooks_app.capture.events import Event
-from webhooks_app.models import EventRule
 from webhooks_app.dispatch.enqueue import JobSpec, enqueue_jobs, job_spec
 from webhooks_app.dispatch.rule_cache import enabled_rules
-from webhooks_app.capture.serialization import EventSerializer, event_serializer, to_json_data
-from webhooks_app.capture.snapshots import capture_values, current_m2m, m2m_field_names, m2m_fields, snapshot
+from webhooks_app.models import EventRule
 
 __all__ = ["build_context", "dispatch_events", "matching_rules"]
 

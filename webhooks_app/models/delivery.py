@@ -7,7 +7,6 @@ import uuid
 from django.db import models
 
 from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
-
 from webhooks_app.models.event_rule import EventRule
 from webhooks_app.models.fields import OrderedJSONField
 from webhooks_app.models.webhook import Webhook

@@ -11,9 +11,8 @@ from django.db import models
 
 from webhooks_app.choices import ActionType, EventType
 from webhooks_app.conditions import ConditionSet, InvalidCondition
-from webhooks_app.models.validators import validate_json_object_or_null
-
 from webhooks_app.models.rules_version import VersionedQuerySet
+from webhooks_app.models.validators import validate_json_object_or_null
 from webhooks_app.models.webhook import Webhook
 
 logger = logging.getLogger(__name__)

@@ -6,13 +6,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from webhooks_app.choices import HttpMethod
+from webhooks_app.models.rules_version import VersionedQuerySet
 from webhooks_app.models.validators import (
     validate_header_template,
     validate_payload_url,
     validate_template,
 )
-
-from webhooks_app.models.rules_version import VersionedQuerySet
 
 
 class Webhook(models.Model):

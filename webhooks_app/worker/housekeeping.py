@@ -28,8 +28,8 @@ def close_broken_connection() -> None:
 def run_housekeeping(*, prune: bool) -> None:
     """Relay the outbox and, if asked, prune old deliveries; failures are logged, never raised."""
     from webhooks_app.delivery.log import prune_deliveries
-    from webhooks_app.models import OutboxEntry
     from webhooks_app.dispatch.enqueue import relay_outbox
+    from webhooks_app.models import OutboxEntry
 
     try:
         if OutboxEntry.objects.exists():

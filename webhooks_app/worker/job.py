@@ -17,13 +17,18 @@ from django.utils import timezone
 from rq import get_current_job
 
 from webhooks_app.choices import AttemptOutcome
-from webhooks_app.delivery.log import AttemptResult, interrupted_attempt, logged_deliveries, record_results
+from webhooks_app.delivery.attempts import begin_attempt
+from webhooks_app.delivery.concurrency import send_concurrently
+from webhooks_app.delivery.log import (
+    AttemptResult,
+    interrupted_attempt,
+    logged_deliveries,
+    record_results,
+)
+from webhooks_app.delivery.webhook_cache import webhooks_by_id
+from webhooks_app.dispatch.enqueue import CRASH_RETRIES, JobSpec, fail_job, job_spec, schedule_job
 from webhooks_app.exceptions import WebhookError
 from webhooks_app.models import Webhook
-from webhooks_app.delivery.attempts import begin_attempt
-from webhooks_app.dispatch.enqueue import CRASH_RETRIES, JobSpec, fail_job, job_spec, schedule_job
-from webhooks_app.delivery.concurrency import send_concurrently
-from webhooks_app.delivery.webhook_cache import webhooks_by_id
 
 __all__ = ["DeliveryFailed", "deliver", "deliver_jobs"]
 

@@ -30,13 +30,13 @@ from rq.queue import Queue
 from rq.timeouts import BaseDeathPenalty, TimerDeathPenalty, get_default_death_penalty_class
 from rq.worker import WorkerStatus
 
+from webhooks_app.conf import conf
+from webhooks_app.delivery.concurrency import answer_time
 from webhooks_app.worker import batches
 from webhooks_app.worker.arenas import limit_malloc_arenas
-from webhooks_app.conf import conf
 from webhooks_app.worker.housekeeping import close_broken_connection, run_housekeeping
 from webhooks_app.worker.jobheartbeats import JOB_HEARTBEAT_TTL, JobHeartbeats
 from webhooks_app.worker.jobthreads import JobThreads
-from webhooks_app.delivery.concurrency import answer_time
 from webhooks_app.worker.turns import Running, Turns, objects_of
 
 __all__ = ["RECOVERY_BOUND", "WebhookWorker"]

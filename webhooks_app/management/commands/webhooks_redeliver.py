@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from redis.exceptions import RedisError
 
 from webhooks_app.choices import DeliveryState
-from webhooks_app.models import Delivery
 from webhooks_app.delivery.redelivery import redeliver_many
+from webhooks_app.models import Delivery
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from webhooks_app.models import OutboxEntry
 from webhooks_app.dispatch.enqueue import relay_outbox
+from webhooks_app.models import OutboxEntry
 
 
 class Command(BaseCommand):
