@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, TypedDict
+from typing import Any
 
 import django_rq
 from django.conf import settings
@@ -36,6 +36,7 @@ from webhooks_app.dispatch.jobwriter import (
 )
 from webhooks_app.dispatch.redis_transaction import SentTransaction, send_transaction
 from webhooks_app.models import OutboxEntry
+from webhooks_app.specs import JobSpec, job_spec
 
 __all__ = ["JOB_FUNC", "JobSpec", "enqueue_jobs", "job_spec", "relay_outbox"]
 
@@ -60,18 +61,6 @@ DELIVERY_JOBS = JobKind(
 
 def crash_retry() -> Retry:
     return Retry(max=CRASH_RETRIES, interval=CRASH_RETRY_INTERVAL)
-
-
-class JobSpec(TypedDict):
-    """A job as plain data: its id and the deliveries it carries."""
-
-    id: str
-    deliveries: list[dict[str, Any]]
-
-
-def job_spec(deliveries: list[dict[str, Any]]) -> JobSpec:
-    first = deliveries[0]
-    return {"id": f"webhook-{first['delivery_id']}-{first['attempt']}", "deliveries": deliveries}
 
 
 _queues: dict[tuple[str, str], Queue] = {}
