@@ -187,7 +187,8 @@ class ConditionSet:
             self.logic, self.children = node.logic, node.children
 
     @classmethod
-    def _group(cls, logic: str, children: tuple[Condition | ConditionSet, ...]) -> ConditionSet:
+    def of(cls, logic: str, children: tuple[Condition | ConditionSet, ...]) -> ConditionSet:
+        """A set of already parsed conditions joined by ``logic`` (``and`` / ``or``)."""
         group = cls.__new__(cls)
         group.logic, group.children = logic, children
         return group
@@ -238,7 +239,7 @@ def _parse_group(key: str, children: object, path: str, depth: int) -> Condition
     parsed = tuple(
         _parse_node(child, f"{here}[{index}]", depth + 1) for index, child in enumerate(children)
     )
-    return ConditionSet._group(key.lower(), parsed)
+    return ConditionSet.of(key.lower(), parsed)
 
 
 def _parse_condition(node: dict[Any, Any], path: str) -> Condition:
