@@ -70,6 +70,11 @@ class Settings:
         return self._get("WEBHOOKS_MAX_RESPONSE_BYTES", 65536)  # type: ignore[no-any-return]
 
     @property
+    def WEBHOOKS_TEMPLATE_MAX_SIZE(self) -> int:
+        """The most characters (or list items) a template may build in one value or write."""
+        return self._get("WEBHOOKS_TEMPLATE_MAX_SIZE", 10_000_000)  # type: ignore[no-any-return]
+
+    @property
     def WEBHOOKS_JINJA2_FILTERS(self) -> dict[str, Any]:
         """Extra Jinja2 filters: name -> callable or dotted path."""
         return dict(self._get("WEBHOOKS_JINJA2_FILTERS", {}))

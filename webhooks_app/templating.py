@@ -1,7 +1,10 @@
 """Jinja2 templates for URLs, headers and bodies, rendered in a sandbox.
 
-Environments are built once per filter set and compiled templates are cached by source, so
-rendering a stored template costs microseconds instead of building a sandbox every time.
+The sandbox (:mod:`webhooks_app.sandbox`) bounds what a template can build and how much it can
+write. Environments are built once per filter set and compiled templates are cached by source,
+so rendering a stored template costs microseconds instead of building a sandbox every time.
+Compiling never evaluates an expression of unbounded size (the optimizer is off), and input
+nested too deeply for Jinja2's parser is a template error, not a crash.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 from jinja2 import BaseLoader, Template, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from webhooks_app.exceptions import HeaderError, TemplateRenderError
+from webhooks_app.sandbox import BoundedSandbox, render_bounded
 
 __all__ = [
     "TemplateRenderError",
@@ -60,29 +63,43 @@ def _reject_line_breaks(value: Any) -> Any:
     return value
 
 
+def _max_size() -> int:
+    from webhooks_app.conf import conf
+
+    return int(conf.WEBHOOKS_TEMPLATE_MAX_SIZE)
+
+
 @lru_cache(maxsize=8)
 def _environment(
-    filter_key: tuple[tuple[str, int], ...], headers: bool
-) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
-        loader=BaseLoader(), autoescape=False, finalize=_reject_line_breaks if headers else None
+    filter_key: tuple[tuple[str, int], ...], headers: bool, max_size: int
+) -> BoundedSandbox:
+    env = BoundedSandbox(
+        max_size=max_size,
+        loader=BaseLoader(),
+        autoescape=False,
+        finalize=_reject_line_breaks if headers else None,
     )
-    env.filters.update(_extra_filters())
+    env.add_filters(_extra_filters())
     if headers:
         # Per-purpose filters win over configured ones.
-        env.filters["header_safe"] = header_safe
+        env.add_filters({"header_safe": header_safe})
     return env
 
 
-def _env(headers: bool) -> ImmutableSandboxedEnvironment:
+def _env(headers: bool) -> BoundedSandbox:
     filters = _extra_filters()
     key = tuple(sorted((name, id(func)) for name, func in filters.items()))
-    return _environment(key, headers)
+    return _environment(key, headers, _max_size())
 
 
 @lru_cache(maxsize=512)
-def _compile(env: ImmutableSandboxedEnvironment, source: str) -> Template:
-    return env.from_string(source)
+def _compile(env: BoundedSandbox, source: str) -> Template:
+    try:
+        return env.from_string(source)
+    except RecursionError:
+        raise TemplateSyntaxError(
+            "the template is nested too deeply (brackets, lists or blocks)", lineno=1
+        ) from None
 
 
 def compile_template(source: str, *, headers: bool = False) -> Template:
@@ -109,7 +126,8 @@ def render(
         # No template syntax: Jinja2 would give back the text less one trailing newline.
         return source.removesuffix("\n")
     try:
-        return compile_template(source, headers=headers).render(**context)
+        env = _env(headers)
+        return render_bounded(_compile(env, source), context, env.max_size)
     except HeaderError:
         raise
     except TemplateSyntaxError as exc:
@@ -118,6 +136,10 @@ def render(
         ) from exc
     except TemplateError as exc:
         raise TemplateRenderError(f"Error rendering {what}: {exc}") from exc
+    except RecursionError as exc:
+        raise TemplateRenderError(f"Error rendering {what}: it recurses too deeply") from exc
+    except MemoryError as exc:
+        raise TemplateRenderError(f"Error rendering {what}: out of memory") from exc
     except Exception as exc:  # a filter or a value's method failed inside the sandbox
         raise TemplateRenderError(f"Error rendering {what}: {type(exc).__name__}: {exc}") from exc
 
