@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from webhooks_app.conditions import Condition, ConditionSet, InvalidCondition
+from webhooks_app.conditions import Condition, ConditionSet, InvalidCondition, RegexTimeout
 
 DEVICE: dict[str, Any] = {
     "name": "edge-router-1",
@@ -298,3 +298,20 @@ def test_documented_example_status_not_in_list(status, expected):
 def test_documented_example_nested_groups(status, ip, tags, expected):
     data = {"status": {"value": status}, "primary_ip4": ip, "tags": tags}
     assert check(ACTIVE_WITH_IP_OR_EXEMPT, data) is expected
+
+
+# A regex condition runs inside the request that saves an object: its time is bounded.
+EVIL = {"attr": "name", "value": "(a|aa)+$", "op": "regex"}
+
+
+@pytest.mark.parametrize("negate", [False, True])
+def test_a_regex_that_runs_out_of_time_raises_regex_timeout_whatever_the_negation(negate):
+    condition = ConditionSet({**EVIL, "negate": negate})
+    with pytest.raises(RegexTimeout, match=r"ran out of time \(0.01 s\) on a value of 41"):
+        condition.eval({"name": "a" * 40 + "b"}, regex_timeout=0.01)
+
+
+def test_a_regex_on_ordinary_data_is_not_affected_by_the_time_limit():
+    condition = ConditionSet(EVIL)
+    assert condition.eval({"name": "aaaa"}, regex_timeout=0.01) is True
+    assert condition.eval({"name": "aab"}, regex_timeout=0.01) is False

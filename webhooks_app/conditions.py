@@ -22,16 +22,33 @@ Path resolution has no special cases: ``snapshots.prechange.status`` walks the `
 the data like any other. A null snapshot (``prechange`` on a create, ``postchange`` on a delete) is
 treated as an empty object, so a path through it raises ``InvalidCondition`` and the rule does not
 fire. Restrict such rules to the event types where that snapshot exists.
+
+Regular expressions run on the ``regex`` package (``re``'s syntax), which stops a match after a
+time limit: conditions run inside the request that saves an object, so a pattern such as
+``(a|aa)+$`` must not let an object's data stall a write. A match that runs out of time raises
+``RegexTimeout``, and the rule does not fire (negated or not).
 """
 
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-__all__ = ["OPERATORS", "Condition", "ConditionError", "ConditionSet", "InvalidCondition"]
+import regex
+
+__all__ = [
+    "OPERATORS",
+    "REGEX_TIMEOUT",
+    "Condition",
+    "ConditionError",
+    "ConditionSet",
+    "InvalidCondition",
+    "RegexTimeout",
+]
+
+# Seconds one regex match may take (``WEBHOOKS_CONDITION_REGEX_TIMEOUT`` in a project).
+REGEX_TIMEOUT: Final = 0.05
 
 
 class ConditionError(ValueError):
@@ -40,6 +57,11 @@ class ConditionError(ValueError):
 
 class InvalidCondition(Exception):  # NetBox's name, kept so the docs map one-to-one
     """A well-formed condition cannot be evaluated against the given data."""
+
+
+class RegexTimeout(InvalidCondition):
+    """A regex condition took longer than its time limit on the given data (a pattern with
+    catastrophic backtracking, such as ``(a|aa)+$``): it counts as not matching."""
 
 
 # Each function takes (value found in the data, value of the condition). ``regex`` is handled apart
@@ -98,10 +120,10 @@ def _check_op(op: object, value: object) -> str:
     return op
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
+def _compile(pattern: str) -> regex.Pattern[str]:
     try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError) as exc:
+        return regex.compile(pattern)
+    except (regex.error, RecursionError, OverflowError, ValueError) as exc:
         raise ConditionError(f"Invalid regular expression {pattern!r}: {exc}") from None
 
 
@@ -126,13 +148,20 @@ class Condition:
             f"negate={self.negate!r})"
         )
 
-    def eval(self, data: Mapping[str, Any]) -> bool:
-        """Whether ``data`` satisfies this condition (inverted by ``negate``)."""
+    def eval(self, data: Mapping[str, Any], regex_timeout: float = REGEX_TIMEOUT) -> bool:
+        """Whether ``data`` satisfies this condition (inverted by ``negate``). A regex match
+        that takes longer than ``regex_timeout`` seconds raises :class:`RegexTimeout`."""
         found = self._resolve(data)
         if self._pattern is not None:
             if not isinstance(found, str):
                 raise self._bad_type(f"expected a string, got {_type_name(found)}")
-            result = self._pattern.match(found) is not None
+            try:
+                result = self._pattern.match(found, timeout=regex_timeout) is not None
+            except TimeoutError:
+                raise RegexTimeout(
+                    f"The regex {self.value!r} at {self.attr!r} ran out of time "
+                    f"({regex_timeout} s) on a value of {len(found):,} characters"
+                ) from None
         else:
             try:
                 result = bool(_COMPARISONS[self.op](found, self.value))
@@ -197,12 +226,12 @@ class ConditionSet:
         children = ", ".join(map(repr, self.children))
         return f"ConditionSet(logic={self.logic!r}, children=[{children}])"
 
-    def eval(self, data: Mapping[str, Any]) -> bool:
+    def eval(self, data: Mapping[str, Any], regex_timeout: float = REGEX_TIMEOUT) -> bool:
         """``or``: any child holds; ``and``: all hold. Stops at the first child that decides.
 
         An empty ``and`` is true and an empty ``or`` is false.
         """
-        results = (child.eval(data) for child in self.children)
+        results = (child.eval(data, regex_timeout) for child in self.children)
         return any(results) if self.logic == "or" else all(results)
 
 

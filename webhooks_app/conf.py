@@ -75,6 +75,11 @@ class Settings:
         return self._get("WEBHOOKS_TEMPLATE_MAX_SIZE", 10_000_000)  # type: ignore[no-any-return]
 
     @property
+    def WEBHOOKS_CONDITION_REGEX_TIMEOUT(self) -> float:
+        """Seconds one regex condition may take to match; past it the rule does not fire."""
+        return float(self._get("WEBHOOKS_CONDITION_REGEX_TIMEOUT", 0.05))
+
+    @property
     def WEBHOOKS_JINJA2_FILTERS(self) -> dict[str, Any]:
         """Extra Jinja2 filters: name -> callable or dotted path."""
         return dict(self._get("WEBHOOKS_JINJA2_FILTERS", {}))

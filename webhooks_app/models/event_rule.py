@@ -11,6 +11,7 @@ from django.db import models
 
 from webhooks_app.choices import ActionType, EventType
 from webhooks_app.conditions import ConditionSet, InvalidCondition
+from webhooks_app.conf import conf
 from webhooks_app.models.rules_version import VersionedQuerySet
 from webhooks_app.models.validators import validate_json_object_or_null
 from webhooks_app.models.webhook import Webhook
@@ -92,7 +93,9 @@ class EventRule(models.Model):
         if not self.conditions:
             return True
         try:
-            return ConditionSet(self.conditions).eval(data)
+            return ConditionSet(self.conditions).eval(
+                data, regex_timeout=conf.WEBHOOKS_CONDITION_REGEX_TIMEOUT
+            )
         except (InvalidCondition, ValueError) as exc:
             logger.warning(
                 "Event rule %r: conditions not evaluated, rule skipped: %s", self.name, exc
