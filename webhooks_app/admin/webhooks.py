@@ -112,7 +112,7 @@ class WebhookAdmin(WebhookAdminBase):
             *super().get_urls(),
         ]
 
-    def _webhook_for_tool(self, request: HttpRequest, object_id: str) -> Webhook:
+    def webhook_for_tool(self, request: HttpRequest, object_id: str) -> Webhook:
         """The webhook a tool acts on; only users who may change it may render or send it,
         since the output can hold header values such as tokens."""
         webhook = self.get_object(request, object_id)
@@ -122,7 +122,7 @@ class WebhookAdmin(WebhookAdminBase):
             raise PermissionDenied
         return webhook
 
-    def _tool_context(self, request: HttpRequest, webhook: Webhook, title: str) -> dict[str, Any]:
+    def tool_context(self, request: HttpRequest, webhook: Webhook, title: str) -> dict[str, Any]:
         return {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -134,7 +134,7 @@ class WebhookAdmin(WebhookAdminBase):
 
     def preview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """GET only: render the request for a chosen (or synthetic) object and event type."""
-        webhook = self._webhook_for_tool(request, object_id)
+        webhook = self.webhook_for_tool(request, object_id)
         form = SampleEventForm(request.GET if "event_type" in request.GET else None)
         preview = None
         if not form.is_bound or form.is_valid():
@@ -144,16 +144,16 @@ class WebhookAdmin(WebhookAdminBase):
                 form.chosen_event_type,
                 username=request.user.get_username(),
             )
-        context = self._tool_context(request, webhook, f"Preview of {webhook}")
+        context = self.tool_context(request, webhook, f"Preview of {webhook}")
         context.update(form=form, preview=preview)
         return TemplateResponse(request, "webhooks_app/admin/webhook/preview.html", context)
 
     def send_test_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """GET shows what will be sent and asks to confirm; POST sends now, through the real
         delivery path, and shows the outcome."""
-        webhook = self._webhook_for_tool(request, object_id)
+        webhook = self.webhook_for_tool(request, object_id)
         form = SampleEventForm(request.POST if request.method == "POST" else None)
-        context = self._tool_context(request, webhook, f"Send a test event to {webhook}")
+        context = self.tool_context(request, webhook, f"Send a test event to {webhook}")
         if request.method == "POST" and form.is_valid():
             logged, result = send_test(
                 webhook,

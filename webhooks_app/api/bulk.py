@@ -198,24 +198,24 @@ class BulkModelViewSet(viewsets.ModelViewSet[M]):
     def bulk_create(self, request: Request) -> Response:
         try:
             items = _check_objects(request.data)
-            data = self._save_all(items, [None] * len(items), partial=False)
+            data = _save_all(self, items, [None] * len(items), partial=False)
         except BulkFailed as failure:
             return failure.response()
         return Response(data, status=status.HTTP_201_CREATED)
 
     def bulk_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Replace several objects, each identified by its "id" (all or nothing)."""
-        return self._bulk_update(request, partial=False)
+        return _bulk_update(self, request, partial=False)
 
     def bulk_partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Change some fields of several objects, each identified by its "id" (all or nothing)."""
-        return self._bulk_update(request, partial=True)
+        return _bulk_update(self, request, partial=True)
 
     def bulk_destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Delete several objects given as [{"id": n}, ...] (all or nothing)."""
         try:
             items = _check_objects(request.data)
-            instances = self._fetch(_check_ids(items))
+            instances = _fetch(self, _check_ids(items))
             with transaction.atomic():
                 for index, instance in enumerate(instances):
                     with _item_guard(index, instance.pk):
@@ -223,29 +223,6 @@ class BulkModelViewSet(viewsets.ModelViewSet[M]):
         except BulkFailed as failure:
             return failure.response()
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-    def _bulk_update(self, request: Request, *, partial: bool) -> Response:
-        try:
-            items = _check_objects(request.data)
-            instances: list[M | None] = list(self._fetch(_check_ids(items)))
-            data = self._save_all(items, instances, partial=partial)
-        except BulkFailed as failure:
-            return failure.response()
-        return Response(data)
-
-    def _fetch(self, ids: list[int]) -> list[M]:
-        """The objects with these ids, in the same order, fetched in one query."""
-        found = self.get_queryset().in_bulk(ids)
-        missing = [(index, pk) for index, pk in enumerate(ids) if pk not in found]
-        if missing:
-            errors = [ItemError(index, pk, {"detail": "Not found."}) for index, pk in missing]
-            unknown = ", ".join(str(pk) for _, pk in missing)
-            raise BulkFailed(
-                status.HTTP_400_BAD_REQUEST,
-                f"Unknown id(s): {unknown}; no changes were made.",
-                errors,
-            )
-        return [found[pk] for pk in ids]
 
     def perform_bulk_save(
         self,
@@ -262,45 +239,71 @@ class BulkModelViewSet(viewsets.ModelViewSet[M]):
             return serializer.create(validated_data)
         return serializer.update(instance, validated_data)
 
-    def _save_all(
-        self,
-        items: Sequence[Mapping[str, Any]],
-        instances: Sequence[M | None],
-        *,
-        partial: bool,
-    ) -> list[Any]:
-        """Validate and save each item in one transaction; the saved objects' representations.
 
-        Items are validated and saved in order, so a later item is checked against the earlier
-        ones (two new sites with one slug fail as a validation error). After the first invalid
-        item the rest are only validated, to report all invalid items at once.
+def _bulk_update(view: BulkModelViewSet[M], request: Request, *, partial: bool) -> Response:
+    try:
+        items = _check_objects(request.data)
+        instances: list[M | None] = list(_fetch(view, _check_ids(items)))
+        data = _save_all(view, items, instances, partial=partial)
+    except BulkFailed as failure:
+        return failure.response()
+    return Response(data)
 
-        One serializer validates every item (building a serializer's fields costs more than
-        validating an item), as DRF's ``ListSerializer.run_child_validation`` suggests: its
-        ``instance`` is set to the item's object so unique checks exclude that object.
-        """
-        errors: list[ItemError] = []
-        saved: list[int] = []
-        serializer = self.get_serializer(partial=partial)
-        with transaction.atomic():
-            for index, (item, instance) in enumerate(zip(items, instances, strict=True)):
-                object_id = None if instance is None else instance.pk
-                fields = {key: value for key, value in item.items() if key != "id"}
-                serializer.instance = instance
-                serializer.initial_data = fields
-                try:
-                    validated_data = serializer.run_validation(fields)
-                except ValidationError as exc:
-                    errors.append(ItemError(index, object_id, serializers.as_serializer_error(exc)))
-                    continue
-                if errors:
-                    continue
-                with _item_guard(index, object_id):
-                    saved.append(self.perform_bulk_save(serializer, instance, validated_data).pk)
+
+def _fetch(view: BulkModelViewSet[M], ids: list[int]) -> list[M]:
+    """The objects with these ids, in the same order, fetched in one query."""
+    found = view.get_queryset().in_bulk(ids)
+    missing = [(index, pk) for index, pk in enumerate(ids) if pk not in found]
+    if missing:
+        errors = [ItemError(index, pk, {"detail": "Not found."}) for index, pk in missing]
+        unknown = ", ".join(str(pk) for _, pk in missing)
+        raise BulkFailed(
+            status.HTTP_400_BAD_REQUEST,
+            f"Unknown id(s): {unknown}; no changes were made.",
+            errors,
+        )
+    return [found[pk] for pk in ids]
+
+
+def _save_all(
+    view: BulkModelViewSet[M],
+    items: Sequence[Mapping[str, Any]],
+    instances: Sequence[M | None],
+    *,
+    partial: bool,
+) -> list[Any]:
+    """Validate and save each item in one transaction; the saved objects' representations.
+
+    Items are validated and saved in order, so a later item is checked against the earlier
+    ones (two new sites with one slug fail as a validation error). After the first invalid
+    item the rest are only validated, to report all invalid items at once.
+
+    One serializer validates every item (building a serializer's fields costs more than
+    validating an item), as DRF's ``ListSerializer.run_child_validation`` suggests: its
+    ``instance`` is set to the item's object so unique checks exclude that object.
+    """
+    errors: list[ItemError] = []
+    saved: list[int] = []
+    serializer = view.get_serializer(partial=partial)
+    with transaction.atomic():
+        for index, (item, instance) in enumerate(zip(items, instances, strict=True)):
+            object_id = None if instance is None else instance.pk
+            fields = {key: value for key, value in item.items() if key != "id"}
+            serializer.instance = instance
+            serializer.initial_data = fields
+            try:
+                validated_data = serializer.run_validation(fields)
+            except ValidationError as exc:
+                errors.append(ItemError(index, object_id, serializers.as_serializer_error(exc)))
+                continue
             if errors:
-                raise _invalid(errors)
-        # Read back in one query (with the queryset's related objects), in request order.
-        return [serializer.to_representation(obj) for obj in self._fetch(saved)]
+                continue
+            with _item_guard(index, object_id):
+                saved.append(view.perform_bulk_save(serializer, instance, validated_data).pk)
+        if errors:
+            raise _invalid(errors)
+    # Read back in one query (with the queryset's related objects), in request order.
+    return [serializer.to_representation(obj) for obj in _fetch(view, saved)]
 
 
 def _with_bulk_actions(

@@ -84,16 +84,17 @@ class IdsFormField(ModelMultipleChoiceField):  # type: ignore[misc]  # django-fi
     """Object ids; a value that cannot be an id is invalid before any query (SQLite cannot even
     compare with an integer beyond 64 bits)."""
 
-    def _check_values(self, value: Any) -> Any:
-        for pk in value:
-            text = str(pk)
-            if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"],
-                    code="invalid_pk_value",
-                    params={"pk": pk},
-                )
-        return super()._check_values(value)
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            for pk in value:
+                text = str(pk)
+                if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": pk},
+                    )
+        return super().clean(value)
 
 
 class IdsFilter(django_filters.ModelMultipleChoiceFilter):  # type: ignore[misc]  # django-filter is untyped

@@ -12,7 +12,7 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent, build_array_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     Direction,
@@ -108,18 +108,25 @@ class BriefRelatedFieldExtension(OpenApiSerializerFieldExtension):  # type: igno
         return {"type": "integer", "minimum": 1}
 
 
-class BriefSerializerExtension(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
-    """Brief forms allow no other property, so that "brief or full" is an exact ``oneOf``."""
+class ClosedBriefExtension(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """Brief forms allow no other property, so that "brief or full" is an exact ``oneOf``.
 
-    target_class = "webhooks_app.api.serializers.BriefConfigSerializer"
-    match_subclasses = True
+    drf-spectacular's own mapping (the base ``map_serializer``) with ``additionalProperties``
+    set to false. ``target_class`` is one concrete brief serializer: the base maps that class.
+    """
 
     def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> Schema:
-        schema: Schema = auto_schema._map_serializer(  # type: ignore[no-untyped-call]
-            self.target, direction, bypass_extensions=True
-        )
+        schema: Schema = super().map_serializer(auto_schema, direction)
         schema["additionalProperties"] = False
         return schema
+
+
+class BriefWebhookExtension(ClosedBriefExtension):
+    target_class = "webhooks_app.api.serializers.BriefWebhookSerializer"
+
+
+class BriefEventRuleExtension(ClosedBriefExtension):
+    target_class = "webhooks_app.api.serializers.BriefEventRuleSerializer"
 
 
 class BulkDeleteIdSerializer(serializers.Serializer[Any]):
@@ -162,29 +169,67 @@ def brief_or_full(
     )
 
 
+def view_action(view: Any) -> str:
+    """The viewset action being described ("" for a plain view)."""
+    return str(getattr(view, "action", ""))
+
+
+def model_serializer(view: Any) -> type[serializers.Serializer[Any]]:
+    """The view's serializer class (the schema is only set on ``BulkModelViewSet``)."""
+    serializer_class: type[serializers.Serializer[Any]] = view.serializer_class
+    return serializer_class
+
+
+def brief_serializer(view: Any) -> type[serializers.Serializer[Any]] | None:
+    """The brief form a read of ``view`` may answer with (``?brief=true``), if any."""
+    brief: type[serializers.Serializer[Any]] | None
+    brief = getattr(view, "brief_serializer_class", None)
+    return brief if view_action(view) in ("list", "retrieve") else None
+
+
+def list_of(auto_schema: AutoSchema, serializer_class: type[serializers.Serializer[Any]]) -> Schema:
+    """A plain (never paginated) array of ``serializer_class``'s response form."""
+    return build_array_type(auto_schema.resolve_serializer(serializer_class, "response").ref)
+
+
 class BulkAutoSchema(AutoSchema):
     """Describes a ``BulkModelViewSet``: the bulk actions of its list URL, its 409s, and the
     ``brief`` form of reads when the view has a ``brief_serializer_class``.
 
-    Descriptions come from the actions' docstrings, as for any view.
+    Descriptions come from the actions' docstrings, as for any view. Only drf-spectacular's
+    public methods are overridden; two things its public surface does not cover are written
+    into the operation: a bulk answer is a plain list, never paginated (a raw schema, which
+    the list mechanics leave alone), and a bulk delete has a body (drf-spectacular describes
+    bodies of PUT, PATCH and POST only: added in ``get_operation``).
     """
 
-    def _action(self) -> str:
-        return str(getattr(self.view, "action", ""))
+    def get_operation(
+        self,
+        path: str,
+        path_regex: str,
+        path_prefix: str,
+        method: str,
+        registry: ComponentRegistry,
+    ) -> Schema | None:
+        operation: Schema | None = super().get_operation(
+            path, path_regex, path_prefix, method, registry
+        )
+        if operation is not None and view_action(self.view) == "bulk_destroy":
+            operation["requestBody"] = self.bulk_delete_body()
+        return operation
 
-    def _model_serializer(self) -> type[serializers.Serializer[Any]]:
-        view: Any = self.view  # a GenericAPIView: the schema is only set on BulkModelViewSet
-        serializer_class: type[serializers.Serializer[Any]] = view.serializer_class
-        return serializer_class
-
-    def _brief_serializer(self) -> type[serializers.Serializer[Any]] | None:
-        brief: type[serializers.Serializer[Any]] | None
-        brief = getattr(self.view, "brief_serializer_class", None)
-        return brief if self._action() in ("list", "retrieve") else None
+    def bulk_delete_body(self) -> Schema:
+        """The body of a bulk delete: a list of ``{"id": n}``, required."""
+        items = self.resolve_serializer(BulkDeleteIdSerializer, "request").ref
+        schema = build_array_type(items)
+        return {
+            "content": {media_type: {"schema": schema} for media_type in self.map_parsers()},
+            "required": True,
+        }
 
     def get_operation_id(self) -> str:
         operation_id = super().get_operation_id()
-        action = self._action()
+        action = view_action(self.view)
         if action in BULK_ACTIONS.values():
             # The list and detail URLs tokenize alike: "..._update" would collide.
             standard = self.method_mapping[self.method.lower()]
@@ -193,57 +238,40 @@ class BulkAutoSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         parameters: list[Any] = super().get_override_parameters()
-        if self._brief_serializer() is not None:
+        if brief_serializer(self.view) is not None:
             parameters.append(BRIEF_PARAMETER)
         return parameters
 
     def get_filter_backends(self) -> list[Any]:
-        if self._action() in BULK_ACTIONS.values():
+        if view_action(self.view) in BULK_ACTIONS.values():
             return []  # the bulk actions act on the listed ids, not on a filtered list
         return super().get_filter_backends()
 
-    def _get_paginator(self) -> Any:
-        # Not public, but the only hook: bulk answers are plain lists, never paginated.
-        if self._action() in BULK_ACTIONS.values():
-            return None
-        return super()._get_paginator()  # type: ignore[no-untyped-call]
-
-    def _get_request_body(self, direction: Direction = "request") -> Any:
-        # Not public either: drf-spectacular documents bodies of PUT, PATCH and POST only, but a
-        # bulk delete has one. Describe it as if the method were PUT.
-        if self._action() != "bulk_destroy":
-            return super()._get_request_body(direction)  # type: ignore[no-untyped-call]
-        method, self.method = self.method, "PUT"
-        try:
-            return super()._get_request_body(direction)  # type: ignore[no-untyped-call]
-        finally:
-            self.method = method
-
     def get_request_serializer(self) -> Any:
-        action = self._action()
+        action = view_action(self.view)
         if action == "create":
-            return one_or_many(self._model_serializer())
+            return one_or_many(model_serializer(self.view))
         if action in ("bulk_update", "bulk_partial_update"):
             partial = action == "bulk_partial_update"
-            return bulk_item_serializer(self._model_serializer())(many=True, partial=partial)
-        if action == "bulk_destroy":
-            return BulkDeleteIdSerializer(many=True)
+            return bulk_item_serializer(model_serializer(self.view))(many=True, partial=partial)
         return super().get_request_serializer()
 
     def get_response_serializers(self) -> Any:
-        # A dict of status code -> serializer or OpenApiResponse, as @extend_schema accepts.
-        action = self._action()
-        brief = self._brief_serializer()
+        # A dict of status code -> serializer, OpenApiResponse or raw schema, as
+        # @extend_schema accepts.
+        action = view_action(self.view)
+        full = model_serializer(self.view)
+        brief = brief_serializer(self.view)
         if brief is not None:
-            return brief_or_full(self._model_serializer(), brief, many=action == "list")
+            return brief_or_full(full, brief, many=action == "list")
         if action == "create":
-            return {201: one_or_many(self._model_serializer()), 400: FAILED, 409: FAILED}
+            return {201: one_or_many(full), 400: FAILED, 409: FAILED}
         if action in ("bulk_update", "bulk_partial_update"):
-            return {200: self._model_serializer()(many=True), 400: FAILED, 409: FAILED}
+            return {200: list_of(self, full), 400: FAILED, 409: FAILED}
         if action == "bulk_destroy":
             return {204: None, 400: FAILED, 409: FAILED}
         if action == "destroy":
             return {204: None, 409: FAILED}
         if action in ("update", "partial_update"):
-            return {200: self._model_serializer(), 400: FAILED}
+            return {200: full, 400: FAILED}
         return super().get_response_serializers()

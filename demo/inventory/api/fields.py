@@ -94,7 +94,7 @@ class ValueLabelChoiceField(serializers.Field[str, Any, dict[str, str] | None, A
     ) -> None:
         self.choices: dict[str, str] = {str(value): str(label) for value, label in choices}
         # The plain DRF field does the validation of the bare value and its error messages.
-        self._bare = serializers.ChoiceField(
+        self.bare_field = serializers.ChoiceField(
             choices=list(self.choices.items()), allow_blank=allow_blank
         )
         super().__init__(**kwargs)
@@ -107,7 +107,7 @@ class ValueLabelChoiceField(serializers.Field[str, Any, dict[str, str] | None, A
     def to_internal_value(self, data: Any) -> str:
         if isinstance(data, (Mapping, list)):
             self.fail("not_bare")
-        return self._bare.to_internal_value(data)
+        return self.bare_field.to_internal_value(data)
 
 
 @lru_cache(maxsize=256)
