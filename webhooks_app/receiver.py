@@ -25,8 +25,7 @@ from webhooks_app.signing import verify_signature, verify_standard_signature
 
 __all__ = ["ReceivedRequest", "Receiver", "ReceiverTimeout", "ScriptedResponse", "TextSink"]
 
-# Standard Webhooks (https://www.standardwebhooks.com/): message id, timestamp, signature.
-STANDARD_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+STANDARD_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")  # Standard Webhooks
 
 ScriptedResponse = int | tuple[int, dict[str, str]]
 """One scripted answer: a status code, or a status code and extra response headers."""
@@ -120,10 +119,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.server.receiver._track(self.connection, add=True)
+        self.server.receiver.track_connection(self.connection, opened=True)
 
     def finish(self) -> None:
-        self.server.receiver._track(self.connection, add=False)
+        self.server.receiver.track_connection(self.connection, opened=False)
         super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -135,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self.send_error(HTTPStatus.BAD_REQUEST, "Malformed request body")
             return
-        request, extra_headers, delay = self.server.receiver._record(self, body)
+        request, extra_headers, delay = self.server.receiver.record(self, body)
         time.sleep(delay)
         no_body = request.status < 200 or request.status in (204, 304)
         payload = b"" if no_body else _response_text(request.status)
@@ -151,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:
             self.close_connection = True  # the client went away; still report what arrived
-        self.server.receiver._report(request, self.client_address[0], self.requestline)
+        self.server.receiver.report(request, self.client_address[0], self.requestline)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = handle_request
 
@@ -324,9 +323,10 @@ class Receiver:
         _check("delay", seconds, 0.0)
         self._delay = seconds
 
-    def _track(self, connection: socket.socket, *, add: bool) -> None:
+    def track_connection(self, connection: socket.socket, *, opened: bool) -> None:
+        """For the handler: a connection opened or closed (stop() shuts the open ones down)."""
         with self._changed:
-            (self._connections.add if add else self._connections.discard)(connection)
+            (self._connections.add if opened else self._connections.discard)(connection)
 
     def _next_answer(self) -> tuple[int, dict[str, str]]:
         if self._script:
@@ -336,10 +336,10 @@ class Receiver:
             return HTTPStatus.SERVICE_UNAVAILABLE.value, {}
         return self._status, {}
 
-    def _record(
+    def record(
         self, handler: BaseHTTPRequestHandler, body: bytes
     ) -> tuple[ReceivedRequest, dict[str, str], float]:
-        """Number, check and record a request just read; decide the answer and the delay."""
+        """For the handler: number, check and record a request just read; its answer and delay."""
         headers: dict[str, str] = {}
         for name, value in handler.headers.items():
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
@@ -364,7 +364,8 @@ class Receiver:
             self._changed.notify_all()
             return request, extra_headers, self._delay
 
-    def _report(self, request: ReceivedRequest, client: str, request_line: str) -> None:
+    def report(self, request: ReceivedRequest, client: str, request_line: str) -> None:
+        """For the handler, once it has answered: write the request to ``output``, if any."""
         if self.output is None:
             return
         date = formatdate(usegmt=True)  # the HTTP date, as NetBox prints it
