@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import requests
 from django.utils import timezone
@@ -23,6 +22,7 @@ from webhooks_app.delivery.request import build_request
 from webhooks_app.delivery.retry_policy import parse_retry_after
 from webhooks_app.exceptions import WebhookError
 from webhooks_app.models import Webhook
+from webhooks_app.specs import DeliverySpec
 
 __all__ = ["Attempt", "attempt_delivery", "begin_attempt", "classify_status"]
 
@@ -91,7 +91,7 @@ class _Sent:
     exchange: Exchange | None  # None: it could not be sent (the result says why)
 
 
-def begin_attempt(delivery: dict[str, Any], webhook: Webhook | None, number: int) -> Attempt:
+def begin_attempt(delivery: DeliverySpec, webhook: Webhook | None, number: int) -> Attempt:
     """Render attempt ``number`` of ``delivery`` and write its request; the answer is read by
     :meth:`Attempt.finish`. Never raises for what the network or receiver did."""
     result = AttemptResult(
@@ -123,9 +123,7 @@ def begin_attempt(delivery: dict[str, Any], webhook: Webhook | None, number: int
     return Attempt(result, _Sent(webhook, request, started, exchange))
 
 
-def attempt_delivery(
-    delivery: dict[str, Any], webhook: Webhook | None, number: int
-) -> AttemptResult:
+def attempt_delivery(delivery: DeliverySpec, webhook: Webhook | None, number: int) -> AttemptResult:
     """Make attempt ``number`` of ``delivery``; never raises (the result says what happened)."""
     return begin_attempt(delivery, webhook, number).finish()
 
@@ -149,7 +147,9 @@ def _note_response(result: AttemptResult, response: Response) -> None:
     result.response_body = _text(response.body, conf.WEBHOOKS_LOG_BODY_BYTES)
     result.outcome = classify_status(response.status_code)
     if result.outcome == AttemptOutcome.RETRYABLE:
-        result.delivery["_retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is not None:
+            result.delivery["retry_after"] = retry_after
     if result.outcome != AttemptOutcome.SUCCEEDED:
         result.error = _status_error(response.status_code, response.headers, result.response_body)
 

@@ -18,6 +18,7 @@ from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.conf import conf
 from webhooks_app.delivery.bulkinsert import insert_rows
 from webhooks_app.models import Delivery, DeliveryAttempt
+from webhooks_app.specs import DeliverySpec
 
 __all__ = [
     "AttemptResult",
@@ -35,7 +36,7 @@ SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 @dataclass
 class AttemptResult:
-    delivery: dict[str, Any]
+    delivery: DeliverySpec
     number: int
     started_at: datetime
     outcome: str
@@ -89,7 +90,7 @@ INTERRUPTED = (
 )
 
 
-def interrupted_attempt(delivery: dict[str, Any], number: int) -> AttemptResult:
+def interrupted_attempt(delivery: DeliverySpec, number: int) -> AttemptResult:
     """The record of attempt ``number``, which a worker began and never finished."""
     return AttemptResult(
         delivery=delivery,

@@ -15,18 +15,20 @@ from webhooks_app.capture.snapshots import capture_values, current_m2m, snapshot
 from webhooks_app.choices import DeliveryState, EventType
 from webhooks_app.delivery.attempts import attempt_delivery
 from webhooks_app.delivery.log import AttemptResult, existing_attempt_counts, record_results
-from webhooks_app.dispatch.enqueue import JobSpec, push_jobs
+from webhooks_app.dispatch.enqueue import push_jobs
 from webhooks_app.dispatch.matching import build_context
 from webhooks_app.models import Delivery, Webhook
+from webhooks_app.specs import DeliverySpec, JobSpec
 
 __all__ = ["redeliver", "redeliver_many", "sample_delivery", "send_test"]
 
 
-def _spec_for(delivery: Delivery) -> JobSpec:
-    data = {
+def _spec_for(delivery: Delivery, webhook_id: int) -> JobSpec:
+    data: DeliverySpec = {
         "delivery_id": str(delivery.pk),
         "event_id": str(delivery.event_id),
-        "webhook_id": delivery.webhook_id,
+        "webhook_id": webhook_id,
+        "webhook_name": delivery.webhook_name,
         "event_rule_id": delivery.event_rule_id,
         "event_type": delivery.event_type,
         "object_type": delivery.object_type,
@@ -45,7 +47,7 @@ def redeliver_many(deliveries: QuerySet[Delivery] | list[Delivery]) -> int:
     rows = [d for d in rows if d.webhook_id is not None]
     if not rows:
         return 0
-    push_jobs([_spec_for(d) for d in rows])
+    push_jobs([_spec_for(d, d.webhook_id) for d in rows if d.webhook_id is not None])
     Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
         state=DeliveryState.PENDING, next_attempt_at=None, last_updated=timezone.now()
     )
@@ -85,7 +87,7 @@ def sample_delivery(
     instance: models.Model | None = None,
     event_type: str = EventType.OBJECT_CREATED,
     username: str | None = None,
-) -> dict[str, Any]:
+) -> DeliverySpec:
     """A delivery (as a job carries it) of a sample event for ``instance`` (or a synthetic one)."""
     object_type, data, snapshots = _sample_event(instance, event_type, username)
     event = Event(
@@ -117,7 +119,7 @@ def send_test(
     delivery log as the worker (no retries); returns the logged delivery and the attempt."""
     delivery = sample_delivery(webhook, instance, event_type, username)
     result = attempt_delivery(delivery, webhook, 1)
-    delivery.pop("_retry_after", None)
+    delivery.pop("retry_after", None)
     record_results([result], existing_attempt_counts([delivery["delivery_id"]]))
     logged = Delivery.objects.filter(pk=delivery["delivery_id"]).first()
     if logged is None:  # WEBHOOKS_DELIVERY_LOG = "failures" and it succeeded
