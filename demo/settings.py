@@ -216,7 +216,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 RQ_QUEUES = {
     "default": {**redis_connection(REDIS_URL), "DEFAULT_TIMEOUT": 300},
 }
-# We enqueue from our own on_commit hook; django-rq must not defer a second time.
+# We enqueue from our own on_commit hook; django-rq must not defer a second time. The worker
+# class is what `rqworker` and `rqworker-pool` run: one job at a time per process, so more
+# concurrency is more processes (`rqworker-pool default --num-workers N`).
 RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": "webhooks_app.worker.WebhookWorker"}
 
 REST_FRAMEWORK = {

@@ -9,7 +9,9 @@ child's output to one stream with the child's name as a prefix::
 
 Children are either tasks (``run``: wait for the exit code) or services (``start``: they must
 keep running; ``wait`` returns the first one that exits). ``stop_all`` stops services in the
-reverse order of their start: SIGTERM to the process group, then SIGKILL after a timeout.
+reverse order of their start: SIGTERM to the service's own process, which stops its children
+itself (``rqworker-pool`` asks each of its workers for a warm shutdown), then SIGKILL to whatever
+is left of its process group, once it has exited or after a timeout.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ class _Child:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def signal_leader(self, signum: int) -> None:
+        """Send ``signum`` to the child itself (not to the rest of its group)."""
+        with suppress(ProcessLookupError):
+            self.process.send_signal(signum)
 
     def signal_group(self, signum: int) -> bool:
         """Send ``signum`` to the child's process group; False if the group is gone."""
@@ -204,9 +211,9 @@ class Supervisor:
         return None
 
     def _terminate(self, child: _Child) -> None:
-        """SIGTERM the child's group; SIGKILL it after ``stop_timeout`` (or a second request)."""
+        """SIGTERM the child; SIGKILL its group after ``stop_timeout`` (or a second request)."""
         if child.process.poll() is None:
-            child.signal_group(signal.SIGTERM)
+            child.signal_leader(signal.SIGTERM)
             deadline = time.monotonic() + self.stop_timeout
             while child.process.poll() is None:
                 if time.monotonic() > deadline or self._force.is_set():

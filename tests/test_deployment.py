@@ -23,7 +23,11 @@ REPO = Path(__file__).resolve().parent.parent
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 OUR_IMAGE = {name for name, service in SERVICES.items() if "build" in service}
-WORKERS = {name for name, service in SERVICES.items() if "rqworker" in service.get("command", [])}
+WORKERS = {
+    name
+    for name, service in SERVICES.items()
+    if {"rqworker", "rqworker-pool"} & set(service.get("command", []))
+}
 # Variables read by programs other than the settings (gunicorn reads WEB_CONCURRENCY itself).
 NOT_SETTINGS = {"WEB_CONCURRENCY"}
 
@@ -218,15 +222,17 @@ def test_migrations_run_once_before_the_app_starts() -> None:
         assert depends["postgres"] == depends["redis"] == {"condition": "service_healthy"}
 
 
-def test_two_workers_share_the_queue_and_one_runs_the_scheduler() -> None:
-    assert len(WORKERS) == 2
-    assert sum("--with-scheduler" in command(name) for name in WORKERS) == 1
-    for name in WORKERS:
-        args = command(name)
-        assert args[3] == "default"
-        assert int(args[args.index("--max-jobs") + 1]) > 0
-        assert SERVICES[name]["mem_limit"]
-        assert SERVICES[name]["restart"] == "unless-stopped"
+def test_the_workers_are_one_pool_of_several_processes_on_the_queue() -> None:
+    """Concurrency comes from processes: django-rq's rqworker-pool forks them (each may run rq's
+    scheduler, which takes a lock), and starts a new one when one dies."""
+    assert set(WORKERS) == {"worker"}
+    args = command("worker")
+    assert args[2:4] == ["rqworker-pool", "default"]
+    assert int(args[args.index("--num-workers") + 1]) > 1
+    assert int(command("worker", {**REQUIRED, "WORKER_PROCESSES": "8"})[-1]) == 8
+    assert SERVICES["worker"]["mem_limit"]
+    assert SERVICES["worker"]["restart"] == "unless-stopped"
+    assert SERVICES["worker"]["stop_grace_period"]
 
 
 def test_redis_persists_jobs_and_never_evicts_them() -> None:

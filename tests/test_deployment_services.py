@@ -1,9 +1,10 @@
 """The compose services' commands and health checks, run for real on loopback: the web command
 (gunicorn on demo.wsgi, static files from whitenoise, the production security headers) and the
-worker's health check against a real worker."""
+worker command (a pool of webhook workers that delivers, its health check, its warm stop)."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -14,12 +15,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rq import Queue
+from rq import Queue, Worker
 
+from demo.inventory.models import Site
+from webhooks_app.models import EventRule
+from webhooks_app.receiver import Receiver
+
+from .conftest import worker_database_url
 from .redis_server import free_port
 from .test_deployment import SERVICES, command
 from .test_deployment_settings import PRODUCTION_ENV, SETTINGS_VARIABLES
-from .worker_processes import WorkerPool
+from .worker_processes import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -131,12 +137,19 @@ def test_the_receiver_health_check_connects_to_its_port() -> None:
     assert command("receiver")[-4:] == ["--bind", "0.0.0.0", "--port", "9000"]
 
 
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(120)
-def test_the_worker_health_check_passes_while_a_worker_of_its_host_is_registered(
-    queue: Queue, tmp_path: Path
+def test_the_worker_command_runs_a_pool_of_workers_that_delivers_and_stops_warm(
+    queue: Queue, receiver: Receiver, site_rule: EventRule, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONUNBUFFERED": "1"}
+    if url := worker_database_url():
+        env["DATABASE_URL"] = url
 
     def healthy() -> bool:
         code = healthcheck_code("worker")
@@ -144,9 +157,33 @@ def test_the_worker_health_check_passes_while_a_worker_of_its_host_is_registered
         return done.returncode == 0
 
     assert not healthy()
-    pool = WorkerPool(queue, tmp_path)
+    python, *args = command("worker")  # python manage.py rqworker-pool default --num-workers N
+    assert python == "python"
+    size = int(args[args.index("--num-workers") + 1])
+    log = tmp_path / "pool.log"
+    with log.open("wb") as out:
+        pool = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
-        pool.start()
+        wait_until(lambda: Worker.count(queue=queue) == size, 60, f"{size} workers to register")
+        assert {parent_of(worker.pid) for worker in Worker.all(queue=queue)} == {pool.pid}
         assert healthy()
+
+        Site.objects.create(name="Pooled", slug="pooled")
+        [request] = receiver.wait_for(1, timeout=30)
+        assert request.json()["data"]["slug"] == "pooled"
+
+        pool.send_signal(signal.SIGTERM)  # what `docker compose stop` sends to the pool
+        assert pool.wait(timeout=60) == 0, log.read_text()
+        assert Worker.count(queue=queue) == 0  # every worker stopped and unregistered
     finally:
-        pool.stop_all()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pool.pid, signal.SIGKILL)
+        pool.wait()

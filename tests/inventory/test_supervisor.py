@@ -139,6 +139,28 @@ def test_grandchildren_in_the_process_group_are_stopped_too(supervisor: Supervis
     assert gone(grandchild)
 
 
+def test_sigterm_goes_to_the_service_which_stops_its_children_itself(output: Lines) -> None:
+    """As ``rqworker-pool`` does: SIGINT to each worker (a warm shutdown), then it waits."""
+    child = (
+        "import signal, sys, time; "
+        "signal.signal(signal.SIGTERM, lambda *a: print('child got SIGTERM', flush=True)); "
+        "signal.signal(signal.SIGINT, lambda *a: (print('child stopped warm', flush=True), "
+        "sys.exit(0))); print('child up', flush=True); time.sleep(60)"
+    )
+    parent = python(
+        "import signal, subprocess, sys, time; "
+        f"c = subprocess.Popen([sys.executable, '-c', {child!r}]); "
+        "signal.signal(signal.SIGTERM, lambda *a: (c.send_signal(signal.SIGINT), c.wait(), "
+        "sys.exit(0))); time.sleep(60)"
+    )
+    sup = Supervisor(write=output, stop_timeout=5, poll_interval=0.02)
+    sup.start(ProcessSpec("pool", parent, ready=lambda: "pool     | child up" in output.lines))
+    sup.stop_all()
+    assert "pool     | child stopped warm" in output.lines
+    assert "pool     | child got SIGTERM" not in output.lines
+    assert "stopped pool (exit code 0)" in output.lines
+
+
 def test_a_stop_request_interrupts_a_running_task(supervisor: Supervisor) -> None:
     threading.Timer(0.3, supervisor.request_stop).start()
     started = time.monotonic()

@@ -1,8 +1,8 @@
-"""``manage.py rundemo`` (``make demo``): Redis, web server, worker and receiver in one terminal.
+"""``manage.py rundemo`` (``make demo``): Redis, web server, workers and receiver in one terminal.
 
 Starts a private Redis on 127.0.0.1 (data under ``run/redis/``), migrates, seeds the demo data,
-then runs the web server, an RQ worker and the webhook receiver with prefixed output until
-Ctrl-C. See :mod:`demo.supervisor`.
+then runs the web server, a pool of RQ workers (``rqworker-pool``, as in production) and the
+webhook receiver with prefixed output until Ctrl-C. See :mod:`demo.supervisor`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from demo.supervisor import ProcessSpec, StartError, Supervisor
 
 HOST = "127.0.0.1"
 REDIS_MISSING = "redis-server is not installed; run `sudo apt-get install redis-server`"
+WORKERS = 2  # processes of the demo's worker pool
 
 
 def port_is_free(port: int) -> bool:
@@ -53,8 +54,8 @@ def manage(*args: str) -> list[str]:
 
 class Command(BaseCommand):
     help = (
-        "Run the demo: a private Redis, migrations and demo data, then the web server, an RQ "
-        "worker and the webhook receiver, until Ctrl-C."
+        "Run the demo: a private Redis, migrations and demo data, then the web server, a pool of "
+        "RQ workers and the webhook receiver, until Ctrl-C."
     )
     requires_system_checks: list[str] = []  # each child runs them
 
@@ -69,7 +70,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--receiver-port", type=int, default=9000, help="Webhook receiver port (9000)."
         )
-        parser.add_argument("--no-worker", action="store_true", help="Do not run an RQ worker.")
+        parser.add_argument("--no-worker", action="store_true", help="Do not run RQ workers.")
         parser.add_argument(
             "--no-receiver", action="store_true", help="Do not run the webhook receiver."
         )
@@ -112,9 +113,8 @@ class Command(BaseCommand):
         ]
         services = [ProcessSpec("web", manage("runserver", f"{HOST}:{port}", "--noreload"))]
         if not options["no_worker"]:
-            services.append(
-                ProcessSpec("worker", manage("rqworker", "default", "--with-scheduler"))
-            )
+            pool = manage("rqworker-pool", "default", "--num-workers", str(WORKERS))
+            services.append(ProcessSpec("worker", pool))
         if with_receiver:
             receiver_args = ("--port", str(receiver_port), "--secret", seeding.WEBHOOK_SECRET)
             services.append(ProcessSpec("receiver", manage("webhook_receiver", *receiver_args)))
