@@ -15,7 +15,15 @@ from demo.benchmark.capacity import measure_capacity
 from demo.benchmark.harness import Child, Harness, HarnessError
 from demo.benchmark.loadclient import LoadGenerator
 from demo.benchmark.loadgen import OBJECT_PREFIX
-from demo.benchmark.measure import JobTimes, job_times, queue_length, wait_for
+from demo.benchmark.measure import (
+    JobTimes,
+    failed_count,
+    finished_count,
+    job_times,
+    queue_length,
+    running_count,
+    wait_for,
+)
 from demo.benchmark.sink import Receipt, Sink
 
 __all__ = ["Bench", "Sizes", "receipts_by_object"]
@@ -106,14 +114,22 @@ class Bench:
         self.harness.wait_registered(workers)
         resume(self.redis)
 
+    def start_recommended(self) -> Child:
+        """The README's worker set-up: one ``rqworker-pool`` of ``recommended_workers``."""
+        pool = self.harness.start_pool(self.recommended_workers)
+        self._workers.append(pool)
+        return pool
+
+    def recommended_setup(self) -> str:
+        return f"`rqworker-pool {self.queue} --num-workers {self.recommended_workers}`"
+
     def wait_finished(self, jobs: int, timeout: float) -> None:
         """Until ``jobs`` jobs have finished; then stop the workers."""
-        finished, failed = f"rq:finished:{self.queue}", f"rq:failed:{self.queue}"
 
         def done() -> bool:
-            if self.redis.zcard(failed):
+            if failed_count(self.redis, self.queue):
                 raise HarnessError(f"a job failed; see the worker logs in {self.harness.workdir}")
-            return bool(self.redis.zcard(finished) >= jobs)
+            return finished_count(self.redis, self.queue) >= jobs
 
         wait_for(done, timeout, f"{jobs} jobs to finish", watch=self._workers)
         self.stop_workers()
@@ -123,7 +139,7 @@ class Bench:
         wait_for(
             lambda: (
                 queue_length(self.redis, self.queue) == 0
-                and self.redis.zcard(f"rq:wip:{self.queue}") == 0
+                and running_count(self.redis, self.queue) == 0
             ),
             timeout,
             "the queue to drain",

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import redis
+from rq import Queue, Worker
 
 from demo.benchmark.processes import (
     HOST,
@@ -275,11 +276,10 @@ class Harness:
         count: int,
         *,
         worker_class: str | None = None,
-        with_scheduler: bool = False,
         wait: bool = True,
     ) -> list[Child]:
-        """``rqworker <queue>`` processes with the benchmark's settings; with ``with_scheduler``
-        the first of them also runs rq's scheduler (one is enough)."""
+        """``rqworker <queue>`` processes with the benchmark's settings (of ``worker_class``,
+        else ``RQ["WORKER_CLASS"]``), one job at a time each, no scheduler."""
         workers: list[Child] = []
         for _ in range(count):
             self._worker_count += 1
@@ -287,8 +287,6 @@ class Harness:
             argv = self.django("rqworker", self.queue, "--name", f"benchmark-{name}")
             if worker_class:
                 argv += ["--worker-class", worker_class]
-            if with_scheduler and not workers:
-                argv.append("--with-scheduler")
             worker = self.spawn(name, argv)
             self._profile(worker)
             workers.append(worker)
@@ -296,16 +294,30 @@ class Harness:
             self.wait_registered(workers)
         return workers
 
+    def start_pool(self, count: int) -> Child:
+        """The recommended set-up, one command: ``rqworker-pool <queue> --num-workers count``
+        (django-rq's pool of ``count`` forked workers of ``RQ["WORKER_CLASS"]``, each of which
+        may run rq's scheduler). Returns once every worker has registered."""
+        self._worker_count += 1
+        name = f"pool-{self._worker_count}"
+        argv = self.django("rqworker-pool", self.queue, "--num-workers", str(count))
+        pool = self.spawn(name, argv)
+        self._profile(pool)
+        self._wait_until(lambda child: self.registered_count() >= count, 60, name, pool)
+        return pool
+
+    def registered_count(self) -> int:
+        """Workers registered (and heart-beating) in Redis for the benchmark's queue."""
+        return Worker.count(connection=self.redis, queue=Queue(self.queue, connection=self.redis))
+
     def wait_registered(self, workers: Sequence[Child], timeout: float = 60) -> None:
         """Until each worker has registered itself in Redis (it is then ready for jobs)."""
-        from rq.worker import BaseWorker
-
-        prefix = BaseWorker.redis_worker_namespace_prefix
         deadline = time.monotonic() + timeout
         pending = list(workers)
         while pending and time.monotonic() < deadline:
+            names = {worker.name for worker in Worker.all(connection=self.redis)}
             for child in list(pending):
-                if self.redis.exists(f"{prefix}benchmark-{child.name}"):
+                if f"benchmark-{child.name}" in names:
                     pending.remove(child)
                 elif not child.running():
                     raise HarnessError(f"{child.name} exited while starting:\n{child.log_tail()}")
@@ -329,7 +341,7 @@ class Harness:
             try:
                 child.stop()
             except Exception:  # keep stopping the others
-                child._signal(signal.SIGKILL)
+                child.send_signal(signal.SIGKILL)
         with contextlib.suppress(redis.RedisError):
             self.redis.close()
         self._tell_watchdog("done")

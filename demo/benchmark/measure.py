@@ -1,4 +1,5 @@
-"""Turning raw observations into figures: job timings from Redis, rates, percentiles, waits."""
+"""Turning raw observations into figures: job timings and counters from Redis, rates,
+percentiles, waits. Jobs, queues and registries are read through rq's public API."""
 
 from __future__ import annotations
 
@@ -7,21 +8,27 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
+from rq import Queue
+from rq.job import Job
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegistry
 
 from demo.benchmark.harness import Child, HarnessError
 
 __all__ = [
     "JobTimes",
+    "RedisCounters",
     "drain_rate",
+    "failed_count",
+    "finished_count",
     "job_times",
     "percentile",
     "queue_length",
+    "running_count",
     "wait_for",
 ]
-
-_FORMATS = ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -34,33 +41,80 @@ class JobTimes:
     worker: str
 
 
-def _epoch(value: bytes | None) -> float | None:
-    if not value:
+def _epoch(value: datetime | None) -> float | None:
+    if value is None:
         return None
-    text = value.decode()
-    for fmt in _FORMATS:
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp()
-        except ValueError:
-            continue
-    return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
 def job_times(connection: redis.Redis[bytes], queue: str) -> list[JobTimes]:
     """The timings of every finished job of ``queue`` (its finished registry), oldest first."""
-    ids = connection.zrange(f"rq:finished:{queue}", 0, -1)
-    fields = ("enqueued_at", "started_at", "ended_at", "worker_name")
-    with connection.pipeline(transaction=False) as pipe:
-        for job_id in ids:
-            pipe.hmget(f"rq:job:{job_id.decode()}", fields)
-        rows = pipe.execute()
+    registry = FinishedJobRegistry(queue=Queue(queue, connection=connection))
+    ids = registry.get_job_ids(cleanup=False)
     result = []
-    for enqueued, started, ended, worker in rows:
-        times = (_epoch(enqueued), _epoch(started), _epoch(ended))
+    for job in Job.fetch_many(ids, connection=connection):
+        if job is None:
+            continue
+        times = (_epoch(job.enqueued_at), _epoch(job.started_at), _epoch(job.ended_at))
         if None in times:
             continue
-        result.append(JobTimes(*times, (worker or b"").decode()))  # type: ignore[arg-type]
+        result.append(JobTimes(*times, job.worker_name or ""))  # type: ignore[arg-type]
     return sorted(result, key=lambda job: job.started)
+
+
+def queue_length(connection: redis.Redis[bytes], queue: str) -> int:
+    """Jobs waiting in ``queue``."""
+    return Queue(queue, connection=connection).count
+
+
+def running_count(connection: redis.Redis[bytes], queue: str) -> int:
+    """Jobs of ``queue`` a worker is running (its started registry)."""
+    registry = StartedJobRegistry(queue=Queue(queue, connection=connection))
+    return registry.get_job_count(cleanup=False)
+
+
+def finished_count(connection: redis.Redis[bytes], queue: str) -> int:
+    registry = FinishedJobRegistry(queue=Queue(queue, connection=connection))
+    return registry.get_job_count(cleanup=False)
+
+
+def failed_count(connection: redis.Redis[bytes], queue: str) -> int:
+    registry = FailedJobRegistry(queue=Queue(queue, connection=connection))
+    return registry.get_job_count(cleanup=False)
+
+
+@dataclass(frozen=True)
+class RedisCounters:
+    """Redis's own counters (``INFO stats``), read from the server: what every client did.
+
+    ``reads`` (read events, ``total_reads_processed``) is how often a client's request reached
+    the server: one per round trip, since a client that waits for an answer before sending
+    again is read again; a pipeline sent at once is one read (a request over 16 KB, Redis's
+    read buffer, is read in several).
+    """
+
+    reads: int
+    commands: int
+    connections: int
+
+    @classmethod
+    def read(cls, connection: redis.Redis[bytes]) -> RedisCounters:
+        info: dict[str, Any] = connection.info("stats")
+        return cls(
+            int(info["total_reads_processed"]),
+            int(info["total_commands_processed"]),
+            int(info["total_connections_received"]),
+        )
+
+    def since(self, before: RedisCounters) -> RedisCounters:
+        """What happened between ``before`` and this reading, less the two INFO commands that
+        took them (the later one's read, the earlier one's command: each counts itself
+        after answering)."""
+        return RedisCounters(
+            self.reads - before.reads - 1,
+            self.commands - before.commands - 1,
+            self.connections - before.connections,
+        )
 
 
 def drain_rate(jobs: Sequence[JobTimes]) -> float:
@@ -87,10 +141,6 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
-
-
-def queue_length(connection: redis.Redis[bytes], queue: str) -> int:
-    return int(connection.llen(f"rq:queue:{queue}"))
 
 
 def wait_for(

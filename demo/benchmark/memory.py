@@ -11,7 +11,7 @@ import time
 
 from demo.benchmark.bench import Bench
 from demo.benchmark.harness import tree_rss_kb
-from demo.benchmark.report import Figure, ScenarioResult, at_most
+from demo.benchmark.report import Figure, ScenarioResult
 
 __all__ = ["memory"]
 
@@ -24,11 +24,11 @@ def memory(bench: Bench) -> ScenarioResult:
     base, total = sizes.memory_base, sizes.memory_total
     result = ScenarioResult(
         "memory",
-        "6. Memory of one worker",
+        "6. Memory of one worker process",
         [
             Figure("rss_base", f"RSS after {base:,} deliveries", "MB"),
             Figure("rss_total", f"RSS after {total:,} deliveries", "MB"),
-            Figure("growth", "growth", "%", target=at_most(10)),
+            Figure("growth", "growth", "%"),
             Figure("rate", "deliveries/s over the whole run", "/s"),
         ],
     )

@@ -119,10 +119,10 @@ class Child:
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM to the group (a warm shutdown for rq workers), SIGKILL after ``timeout``."""
         if self.running():
-            self._signal(signal.SIGTERM)
+            self.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=timeout)
-        self._signal(signal.SIGKILL)  # whatever is left of the group (forked children)
+        self.send_signal(signal.SIGKILL)  # whatever is left of the group (forked children)
         if self.process.poll() is None:
             self.process.wait(timeout=5)
         for pipe in (self.process.stdin, self.process.stdout):
@@ -141,9 +141,10 @@ class Child:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=20)
         if self.running():
-            self._signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
+            self.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
         self.stop(timeout=10)
 
-    def _signal(self, signum: int) -> None:
+    def send_signal(self, signum: int) -> None:
+        """Send ``signum`` to the process group (nothing if it is gone)."""
         with contextlib.suppress(OSError):
             os.killpg(self.process.pid, signum)

@@ -13,12 +13,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Figure", "ScenarioResult", "Target", "format_table", "machine_info", "write_json"]
+__all__ = [
+    "QUICK_NOTE",
+    "Figure",
+    "ScenarioResult",
+    "Target",
+    "at_least",
+    "at_most",
+    "below",
+    "format_table",
+    "machine_info",
+    "write_json",
+]
+
+
+QUICK_NOTE = (
+    "Quick mode only proves that each scenario runs: its sizes are too small to judge any "
+    "floor, so no figure gets a verdict. Run without --quick for verdicts."
+)
+
+_CHECKS = {
+    "<=": lambda value, bound: value <= bound,
+    ">=": lambda value, bound: value >= bound,
+    "<": lambda value, bound: value < bound,
+}
+_SIGNS = {"<=": "≤", ">=": "≥", "<": "<"}
 
 
 @dataclass(frozen=True)
 class Target:
-    """``value <op> bound``, op ``<=`` or ``>=``."""
+    """``value <op> bound``, op ``<=``, ``>=`` or ``<``."""
 
     op: str
     bound: float
@@ -26,14 +50,18 @@ class Target:
     def met(self, value: float) -> bool:
         if math.isnan(value):
             return False
-        return value <= self.bound if self.op == "<=" else value >= self.bound
+        return bool(_CHECKS[self.op](value, self.bound))
 
     def text(self, unit: str) -> str:
-        return f"{'≤' if self.op == '<=' else '≥'} {_value(self.bound, unit)}"
+        return f"{_SIGNS[self.op]} {_value(self.bound, unit)}"
 
 
 def at_most(bound: float) -> Target:
     return Target("<=", bound)
+
+
+def below(bound: float) -> Target:
+    return Target("<", bound)
 
 
 def at_least(bound: float) -> Target:
@@ -66,7 +94,8 @@ class Figure:
     def passed(self) -> bool | None:
         return None if self.target is None else self.target.met(self.median)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, judged: bool = True) -> dict[str, Any]:
+        """As JSON; ``judged`` False (quick mode): the target is shown, ``pass`` is None."""
         return {
             "key": self.key,
             "label": self.label,
@@ -76,7 +105,7 @@ class Figure:
             "min": _json_number(self.minimum),
             "max": _json_number(self.maximum),
             "target": None if self.target is None else self.target.text(self.unit),
-            "pass": self.passed,
+            "pass": self.passed if judged else None,
         }
 
 
@@ -100,7 +129,7 @@ class ScenarioResult:
     def add(self, key: str, value: float) -> None:
         self.figure(key).values.append(value)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, judged: bool = True) -> dict[str, Any]:
         return {
             "key": self.key,
             "title": self.title,
@@ -108,7 +137,7 @@ class ScenarioResult:
             "error": self.error,
             "seconds": round(self.seconds, 1),
             "load_average": self.load_average,
-            "figures": [f.as_dict() for f in self.figures],
+            "figures": [f.as_dict(judged=judged) for f in self.figures],
             "notes": self.notes,
         }
 
@@ -141,8 +170,9 @@ def _value(value: float, unit: str) -> str:
     return text + _suffix(unit) if text not in ("-",) else text
 
 
-def format_table(results: Sequence[ScenarioResult], runs: int) -> str:
-    """A plain-text (and Markdown-compatible) table of every figure."""
+def format_table(results: Sequence[ScenarioResult], runs: int, *, judged: bool = True) -> str:
+    """A plain-text (and Markdown-compatible) table of every figure. With ``judged`` False
+    (quick mode) the Result column stays empty and :data:`QUICK_NOTE` heads the table."""
     header = ["Scenario", "Figure", f"Median of {runs}", "Min", "Max", "Target", "Result"]
     rows: list[list[str]] = []
     for result in results:
@@ -150,7 +180,7 @@ def format_table(results: Sequence[ScenarioResult], runs: int) -> str:
             rows.append([result.title, "ERROR: " + result.error.splitlines()[-1][:80], *[""] * 5])
             continue
         for index, fig in enumerate(result.figures):
-            verdict = {True: "PASS", False: "FAIL", None: ""}[fig.passed]
+            verdict = {True: "PASS", False: "FAIL", None: ""}[fig.passed] if judged else ""
             target = fig.target.text(fig.unit) if fig.target else ""
             rows.append(
                 [
@@ -168,7 +198,8 @@ def format_table(results: Sequence[ScenarioResult], runs: int) -> str:
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
 
-    out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out = [] if judged else [QUICK_NOTE, ""]
+    out += [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out.extend(line(row) for row in rows)
     for result in results:
         notes = list(result.notes)

@@ -3,19 +3,21 @@
 No worker runs while requests are timed (jobs wait in Redis), so that delivery does not compete
 for the CPU with the request being measured: the figures are the cost of capturing, matching,
 serializing and enqueueing alone. The web server runs the probed WSGI app (:mod:`.wsgi`), whose
-response headers tell how many database queries and Redis round trips each request made.
+response header tells how many database queries each request made; Redis's own counters
+(:class:`.measure.RedisCounters`, read before and after) tell what the requests did in Redis,
+nothing else talking to it meanwhile.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from typing import Any
 
 import requests
 
 from demo.benchmark.bench import Bench
 from demo.benchmark.harness import HarnessError
+from demo.benchmark.measure import RedisCounters
 from demo.benchmark.report import Figure, ScenarioResult, at_most
 
 __all__ = ["bulk_dispatch", "request_path"]
@@ -32,20 +34,21 @@ def _check(response: requests.Response, expected: int) -> None:
 
 def _timed_creates(
     bench: Bench, session: requests.Session, prefix: str, count: int
-) -> tuple[list[float], dict[str, list[int]]]:
-    """Create ``count`` sites one request each: (times in ms, probe header values)."""
+) -> tuple[list[float], list[int], RedisCounters]:
+    """Create ``count`` sites one request each: times in ms, database queries of each, and what
+    all of them did in Redis."""
     times: list[float] = []
-    probes: dict[str, list[int]] = {"queries": [], "roundtrips": []}
+    queries: list[int] = []
     url = bench.sites_url()
+    before = RedisCounters.read(bench.redis)
     for number in range(count):
         name = f"bench-{prefix}-{number}"
         started = time.perf_counter()
         response = session.post(url, json={"name": name, "slug": name}, timeout=30)
         times.append((time.perf_counter() - started) * 1000)
         _check(response, 201)
-        probes["queries"].append(int(response.headers.get("X-Bench-Queries", -1)))
-        probes["roundtrips"].append(int(response.headers.get("X-Bench-Redis-Roundtrips", -1)))
-    return times, probes
+        queries.append(int(response.headers.get("X-Bench-Queries", -1)))
+    return times, queries, RedisCounters.read(bench.redis).since(before)
 
 
 def request_path(bench: Bench) -> ScenarioResult:
@@ -57,11 +60,12 @@ def request_path(bench: Bench) -> ScenarioResult:
             Figure("one_ms", "create, 1 matching rule", "ms"),
             Figure("ten_ms", "create, 10 matching rules", "ms"),
             Figure("added_one_ms", "added by 1 rule", "ms", target=at_most(2)),
-            Figure("added_one_pct", "added by 1 rule, relative", "%", target=at_most(10)),
+            Figure("added_one_pct", "added by 1 rule, relative", "%"),
             Figure("added_ten_ms", "added by 10 rules", "ms"),
-            Figure("ten_vs_one", "10-rule cost / 1-rule cost", "x", target=at_most(2)),
+            Figure("ten_vs_one", "10-rule cost / 1-rule cost", "x"),
             Figure("queries_one", "DB queries per create, 1 rule", ""),
-            Figure("roundtrips_one", "Redis round trips per create, 1 rule", ""),
+            Figure("roundtrips_one", "Redis round trips per create, 1 rule (server reads)", ""),
+            Figure("commands_one", "Redis commands per create, 1 rule", ""),
         ],
     )
     sizes = bench.sizes
@@ -70,7 +74,8 @@ def request_path(bench: Bench) -> ScenarioResult:
     with bench.receiver() as receiver, bench.api() as session:
         for run in range(sizes.runs):
             times: dict[int, list[float]] = {rules: [] for rules in RULE_COUNTS}
-            probes: dict[int, dict[str, list[int]]] = {rules: {} for rules in RULE_COUNTS}
+            queries: dict[int, list[int]] = {rules: [] for rules in RULE_COUNTS}
+            in_redis: dict[int, list[RedisCounters]] = {rules: [] for rules in RULE_COUNTS}
             for block in range(blocks):
                 # Arms interleaved in short blocks, in alternating order, so that the machine's
                 # load drifting during a run weighs on every rule count alike.
@@ -81,16 +86,22 @@ def request_path(bench: Bench) -> ScenarioResult:
                     warmup = max(1, sizes.warmup // blocks)
                     _timed_creates(bench, session, prefix + "w", warmup)
                     count = sizes.creates // blocks + (block < sizes.creates % blocks)
-                    block_times, block_probes = _timed_creates(bench, session, prefix, count)
+                    block_times, block_queries, counters = _timed_creates(
+                        bench, session, prefix, count
+                    )
                     times[rules].extend(block_times)
-                    for key, values in block_probes.items():
-                        probes[rules].setdefault(key, []).extend(values)
+                    queries[rules].extend(block_queries)
+                    in_redis[rules].append(counters)
             medians = {rules: statistics.median(values) for rules, values in times.items()}
-            result.add("queries_one", statistics.median(probes[1]["queries"]))
-            result.add("roundtrips_one", statistics.median(probes[1]["roundtrips"]))
+            creates = len(times[1])
+            result.add("queries_one", statistics.median(queries[1]))
+            result.add("roundtrips_one", sum(c.reads for c in in_redis[1]) / creates)
+            result.add("commands_one", sum(c.commands for c in in_redis[1]) / creates)
             if run == 0:
+                none_reads = sum(c.reads for c in in_redis[0]) / len(times[0])
                 result.notes.append(
-                    f"{statistics.median(probes[0]['queries']):g} DB queries per create with no rules"
+                    f"{statistics.median(queries[0]):g} DB queries and {none_reads:.2g} Redis "
+                    "round trips per create with no rules"
                 )
             added_one = medians[1] - medians[0]
             added_ten = medians[10] - medians[0]
@@ -109,14 +120,10 @@ def request_path(bench: Bench) -> ScenarioResult:
     result.notes.append(
         f"{sizes.creates} timed creates per rule count and run, in {blocks} blocks per rule count "
         f"interleaved in alternating order (each after {max(1, sizes.warmup // blocks)} untimed), "
-        "one keep-alive connection, token auth; no worker running"
+        "one keep-alive connection, token auth; no worker running; Redis figures: its INFO "
+        "counters over each block, per create"
     )
     return result
-
-
-def _redis_commands(bench: Bench) -> int:
-    info: dict[str, Any] = bench.redis.info("stats")
-    return int(info["total_commands_processed"])
 
 
 def bulk_dispatch(bench: Bench) -> ScenarioResult:
@@ -128,8 +135,8 @@ def bulk_dispatch(bench: Bench) -> ScenarioResult:
         [
             Figure("none_s", "bulk update, no rules", "s"),
             Figure("one_s", "bulk update, 1 matching rule", "s"),
-            Figure("added_pct", "added by dispatch", "%", target=at_most(30)),
-            Figure("roundtrips", "Redis round trips in the request", "", target=at_most(3)),
+            Figure("added_pct", "added by dispatch", "%"),
+            Figure("roundtrips", "Redis round trips in the request (server reads)", ""),
             Figure("commands", "Redis commands in the request (server count)", ""),
             Figure("connects", "Redis connections opened in the request", ""),
         ],
@@ -147,20 +154,19 @@ def bulk_dispatch(bench: Bench) -> ScenarioResult:
                 for rules in order:
                     bench.load.configure(receiver.url, rules)
                     body = [{"id": pk, "description": f"r{run}-{rules}-{attempt}"} for pk in ids]
-                    before = _redis_commands(bench)
+                    before = RedisCounters.read(bench.redis)
                     started = time.perf_counter()
                     response = session.patch(bench.sites_url(), json=body, timeout=300)
                     elapsed = time.perf_counter() - started
-                    commands = _redis_commands(bench) - before - 1  # not our own INFO
+                    counters = RedisCounters.read(bench.redis).since(before)
                     _check(response, 200)
                     if attempt == 0:
                         continue  # warm-up
                     per_arm[rules].append(elapsed)
                     if rules == 1:
-                        headers = response.headers
-                        probes["roundtrips"].append(int(headers["X-Bench-Redis-Roundtrips"]))
-                        probes["connects"].append(int(headers["X-Bench-Redis-Connects"]))
-                        probes["commands"].append(commands)
+                        probes["roundtrips"].append(counters.reads)
+                        probes["connects"].append(counters.connections)
+                        probes["commands"].append(counters.commands)
             for key, values in probes.items():
                 result.add(key, statistics.median(values))
             none, one = statistics.median(per_arm[0]), statistics.median(per_arm[1])
@@ -172,6 +178,7 @@ def bulk_dispatch(bench: Bench) -> ScenarioResult:
     result.notes.append(
         f"{sizes.patches} timed PATCH requests (after 1 untimed) per rule count and run, the rule "
         "counts interleaved; "
-        "round trips counted in the web process, commands by Redis (INFO stats); no worker running"
+        "Redis figures from its INFO counters (a read per request it got: round trips, and more "
+        "for a request over 16 KB); no worker running"
     )
     return result

@@ -56,16 +56,16 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.sink._connections.add(self)
+        self.sink.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         while self.transport is not None and (request := self._take_request()) is not None:
-            self.sink._received(request)
+            self.sink.add_receipt(request)
             if self.sink.delay:
-                self.sink._loop.call_later(self.sink.delay, self._write, self.sink._response)
+                self.sink.loop.call_later(self.sink.delay, self._write, self.sink.response)
             else:
-                self.transport.write(self.sink._response)
+                self.transport.write(self.sink.response)
 
     def _take_request(self) -> Receipt | None:
         end = self.buffer.find(b"\r\n\r\n")
@@ -104,7 +104,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        self.sink._connections.discard(self)
+        self.sink.connections.discard(self)
 
 
 class Sink:
@@ -114,11 +114,11 @@ class Sink:
     def __init__(self, *, status: int = 204, delay: float = 0.0, keep: bool = True) -> None:
         self.delay = delay
         self.keep = keep
-        self._response = _answer(status)
+        self.response = _answer(status)  # every answer, as bytes
         self._receipts: list[Receipt] = []
         self._count = 0
-        self._connections: set[_Connection] = set()
-        self._loop = asyncio.new_event_loop()
+        self.connections: set[_Connection] = set()  # open ones, closed on exit
+        self.loop = asyncio.new_event_loop()  # run by the sink's thread
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -126,12 +126,12 @@ class Sink:
         started = threading.Event()
 
         def serve() -> None:
-            asyncio.set_event_loop(self._loop)
-            self._server = self._loop.run_until_complete(
-                self._loop.create_server(lambda: _Connection(self), "127.0.0.1", 0)
+            asyncio.set_event_loop(self.loop)
+            self._server = self.loop.run_until_complete(
+                self.loop.create_server(lambda: _Connection(self), "127.0.0.1", 0)
             )
             started.set()
-            self._loop.run_forever()
+            self.loop.run_forever()
 
         self._thread = threading.Thread(target=serve, name="benchmark-sink", daemon=True)
         self._thread.start()
@@ -146,16 +146,16 @@ class Sink:
         async def close() -> None:
             assert self._server is not None
             self._server.close()
-            for connection in list(self._connections):
+            for connection in list(self.connections):
                 if connection.transport is not None:
                     connection.transport.close()
             await self._server.wait_closed()
 
         if self._thread is not None:
-            asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+            self.loop.call_soon_threadsafe(self.loop.stop)
             self._thread.join(10)
-        self._loop.close()
+        self.loop.close()
 
     @property
     def url(self) -> str:
@@ -172,7 +172,8 @@ class Sink:
         """What arrived so far (empty unless ``keep``)."""
         return list(self._receipts)
 
-    def _received(self, receipt: Receipt) -> None:
+    def add_receipt(self, receipt: Receipt) -> None:
+        """Note a request that arrived (called on the sink's thread)."""
         if self.keep:
             self._receipts.append(receipt)
         self._count += 1

@@ -3,8 +3,10 @@
 Steady load is single-site transactions from the load generator at a fixed rate. Latency is
 from each transaction's commit (taken in the load generator) to the receipt of its delivery
 (``Receipt.received_at``), matched by the object's id in the payload; a delivery that
-has not arrived a while after the load ends counts as infinitely late. While the load runs, the
-queue length and the resident memory of the worker processes (and their children) are sampled.
+has not arrived a while after the load ends counts as infinitely late. The workers are the
+recommended set-up, one ``rqworker-pool`` command; while the load runs, the queue length and the
+memory of all its processes (the pool and the workers it forked) are sampled: PSS, which splits
+the pages they share after the fork between them, so that the sum is what they take together.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from demo.benchmark.bench import Bench, receipts_by_object
 from demo.benchmark.harness import HarnessError, tree_pss_kb, tree_rss_kb
 from demo.benchmark.measure import percentile, queue_length
-from demo.benchmark.report import Figure, ScenarioResult, at_least, at_most
+from demo.benchmark.report import Figure, ScenarioResult, at_least, at_most, below
 
 __all__ = ["latency", "slow_receiver"]
 
@@ -45,7 +47,7 @@ class SteadyOutcome:
     def summary(self) -> str:
         return (
             f"{self.received}/{self.sent} delivered, p50 {self.p(50):,.1f} ms, "
-            f"p99 {self.p(99):,.1f} ms, backlog {self.backlog_end}, RSS {self.rss_mb:,.0f} MB"
+            f"p99 {self.p(99):,.1f} ms, backlog {self.backlog_end}, PSS {self.pss_mb:,.0f} MB"
         )
 
 
@@ -69,7 +71,7 @@ def run_steady(
     stop = threading.Event()
     with bench.receiver(slow=slow) as receiver:
         bench.load.configure(receiver.url, 1)
-        workers = bench.start_workers(bench.recommended_workers, with_scheduler=True)
+        pool = bench.start_recommended()
 
         def sample() -> None:
             began = None
@@ -77,8 +79,8 @@ def run_steady(
                 now = time.monotonic()
                 began = began if began is not None else now
                 samples.append((now - began, queue_length(bench.redis, bench.queue)))
-                peak_rss[0] = max(peak_rss[0], sum(tree_rss_kb(w.pid) for w in workers))
-                peak_rss[1] = max(peak_rss[1], sum(tree_pss_kb(w.pid) for w in workers))
+                peak_rss[0] = max(peak_rss[0], tree_rss_kb(pool.pid))
+                peak_rss[1] = max(peak_rss[1], tree_pss_kb(pool.pid))
 
         sampler = threading.Thread(target=sample, name="benchmark-sampler", daemon=True)
         sampler.start()
@@ -110,11 +112,13 @@ def run_steady(
 
 
 def _slow_bulk_rate(bench: Bench) -> float:
+    """``slow_bulk_events`` sites in one transaction to the slow receiver, delivered by the
+    recommended set-up: deliveries a second from the first job's enqueueing to the last receipt."""
     count = bench.sizes.slow_bulk_events
     bench.fresh()
     with bench.receiver(slow=True) as receiver:
         bench.load.configure(receiver.url, 1)
-        bench.start_workers(1)
+        bench.start_recommended()
         bench.load.create(bench.prefix("slowbulk"), count, count)
         bench.wait_received(receiver, count, timeout=60 + count)
         last = max(r.received_at for r in receiver.requests)
@@ -127,10 +131,7 @@ def _slow_bulk_rate(bench: Bench) -> float:
 def slow_receiver(bench: Bench) -> ScenarioResult:
     sizes = bench.sizes
     workers = bench.recommended_workers
-    setup = f"{workers} rqworker process{'es' if workers > 1 else ''}"
-    command = f"`rqworker {bench.queue} --with-scheduler`"
-    if workers > 1:
-        command += f" and {workers - 1} × `rqworker {bench.queue}`"
+    setup = f"a pool of {workers} worker{'s' if workers > 1 else ''}"
     result = ScenarioResult(
         "slow_receiver",
         "4. Slow receiver (every answer after 200 ms)",
@@ -138,18 +139,18 @@ def slow_receiver(bench: Bench) -> ScenarioResult:
             Figure("capacity", "machine: keep-alive POSTs/s, one process", "/s"),
             Figure(
                 "bulk",
-                f"bulk events ({sizes.slow_bulk_events:,} in 1 transaction), 1 worker",
+                f"bulk events ({sizes.slow_bulk_events:,} in 1 transaction), {setup}",
                 "/s",
                 target=at_least(100),
             ),
             Figure("bulk_pct", "  as share of machine capacity", "%"),
             Figure("delivered_pct", f"steady {SLOW_RATE:g}/s, {setup}: delivered in time", "%"),
-            Figure("backlog", "  queued jobs when the load ends", "", target=at_most(SLOW_RATE)),
+            Figure("backlog", "  queued jobs when the load ends", ""),
             Figure("growth", "  backlog growth", "/s"),
             Figure("p50", "  commit-to-receipt p50", "ms"),
-            Figure("p99", "  commit-to-receipt p99", "ms", target=at_most(1000)),
-            Figure("rss", "  worker processes' peak RSS, total", "MB", target=at_most(300)),
-            Figure("pss", "  worker processes' peak PSS, total", "MB"),
+            Figure("p99", "  commit-to-receipt p99", "ms", target=below(1000)),
+            Figure("pss", "  peak PSS of all the set-up's processes", "MB", target=below(300)),
+            Figure("rss", "  peak RSS, summed (shared pages counted per process)", "MB"),
         ],
     )
     for run in range(sizes.runs):
@@ -176,7 +177,7 @@ def slow_receiver(bench: Bench) -> ScenarioResult:
             result.add(key, value)
     result.notes.append(
         f"steady load: {SLOW_RATE:g} single-site transactions/s for {sizes.slow_seconds:g}s; "
-        f"worker set-up: {command}; "
+        f"worker set-up: {bench.recommended_setup()} (every worker may run rq's scheduler); "
         f"deliveries not arrived {sizes.grace_seconds:g}s after the load count as infinitely late"
     )
     return result
@@ -191,7 +192,7 @@ def latency(bench: Bench) -> ScenarioResult:
             Figure("capacity", "machine: keep-alive POSTs/s, one process", "/s"),
             Figure("p50", "commit-to-receipt p50", "ms", target=at_most(10)),
             Figure("p90", "commit-to-receipt p90", "ms"),
-            Figure("p99", "commit-to-receipt p99", "ms", target=at_most(50)),
+            Figure("p99", "commit-to-receipt p99", "ms"),
             Figure("max", "commit-to-receipt max", "ms"),
             Figure("behind", "load generator behind schedule, max", "ms"),
         ],
@@ -213,7 +214,8 @@ def latency(bench: Bench) -> ScenarioResult:
         result.add("max", outcome.p(100))
         result.add("behind", outcome.behind_s * 1000)
     result.notes.append(
-        f"{sizes.latency_seconds:g}s of single-site transactions; commit time taken by an "
-        "on_commit callback that runs before the dispatch"
+        f"{sizes.latency_seconds:g}s of single-site transactions, workers: "
+        f"{bench.recommended_setup()}; commit time taken by an on_commit callback that runs "
+        "before the dispatch"
     )
     return result

@@ -1,6 +1,6 @@
 """Scenario 3: delivery throughput to a fast receiver (204 at once), delivery log on.
 
-- bulk: sites created in one transaction (batched jobs), one worker already waiting: deliveries
+- bulk: sites created in one transaction, one worker process already waiting: deliveries
   a second from the first job's ``enqueued_at`` to the last receipt;
 - single: single-site transactions queued first, then drained by workers that started up
   meanwhile (rq suspended) and begin together. The rate is
@@ -75,7 +75,7 @@ def throughput(bench: Bench) -> ScenarioResult:
             Figure("capacity", "machine: keep-alive POSTs/s, one process", "/s"),
             Figure(
                 "bulk",
-                f"bulk events ({sizes.bulk_events:,} in 1 transaction), 1 worker",
+                f"bulk events ({sizes.bulk_events:,} in 1 transaction), 1 worker process",
                 "/s",
                 target=at_least(1000),
             ),
@@ -87,10 +87,10 @@ def throughput(bench: Bench) -> ScenarioResult:
             Figure("single_vs_noop", "  single-object rate / no-op rate", "%", target=at_least(60)),
             Figure("fork", "rq forking Worker, single-object events", "/s"),
             Figure(
-                "single_vs_fork", "  single-object rate / forking rate", "x", target=at_least(10)
+                "single_vs_fork", "  single-object rate / forking rate", "x", target=at_least(5)
             ),
             Figure("two", "single-object events, 2 workers", "/s"),
-            Figure("two_vs_one", "  2 workers / 1 worker", "x", target=at_least(1.6)),
+            Figure("two_vs_one", "  2 workers / 1 worker", "x"),
         ],
     )
     for run in range(sizes.runs):

@@ -1,12 +1,9 @@
-"""The WSGI application the benchmark's web server runs: the project's, with probes.
+"""The WSGI application the benchmark's web server runs: the project's, with a probe.
 
-Each response carries what its request cost besides time, counted in the server process:
-
-- ``X-Bench-Redis-Roundtrips``: times the request thread sent to Redis after having read
-  (or before ever reading) a reply, i.e. how often it waited for Redis; a pipeline is one;
-- ``X-Bench-Redis-Sends``: writes to Redis (a pipeline is one);
-- ``X-Bench-Redis-Connects``: new Redis connections opened (a TCP and protocol handshake);
-- ``X-Bench-Queries``: database queries.
+Each response carries ``X-Bench-Queries``: the database queries its request made, counted in
+the server process with Django's ``connection.execute_wrapper``. What a request costs in Redis
+is read from Redis's own counters by the benchmark (``measure.RedisCounters``): nothing in
+redis-py is replaced or wrapped.
 """
 
 from __future__ import annotations
@@ -17,7 +14,6 @@ from typing import Any
 
 from django.core.wsgi import get_wsgi_application
 from django.db import connections
-from redis.connection import AbstractConnection
 
 __all__ = ["application"]
 
@@ -25,49 +21,17 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-class _Counts(threading.local):
-    def __init__(self) -> None:
-        self.reset()
+class QueryCount(threading.local):
+    """Database queries of the current request (one count per server thread)."""
 
-    def reset(self) -> None:
-        self.roundtrips = 0
-        self.sends = 0
-        self.connects = 0
-        self.queries = 0
-        self.waiting = False  # sent since the last read
+    queries = 0
 
 
-_counts = _Counts()
-
-
-def _install_redis_probe() -> None:
-    send = AbstractConnection.send_packed_command
-    read = AbstractConnection.read_response
-    connect = getattr(AbstractConnection, "connect_check_health")  # noqa: B009 (not in the stubs)
-
-    def counted_send(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
-        if not _counts.waiting:
-            _counts.roundtrips += 1
-            _counts.waiting = True
-        _counts.sends += 1
-        return send(self, *args, **kwargs)
-
-    def counted_read(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
-        _counts.waiting = False
-        return read(self, *args, **kwargs)
-
-    def counted_connect(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
-        if not getattr(self, "_sock", None):
-            _counts.connects += 1
-        return connect(self, *args, **kwargs)
-
-    AbstractConnection.send_packed_command = counted_send  # type: ignore[method-assign]
-    AbstractConnection.read_response = counted_read  # type: ignore[method-assign]
-    setattr(AbstractConnection, "connect_check_health", counted_connect)  # noqa: B010
+_count = QueryCount()
 
 
 def _count_query(execute: Callable[..., Any], *args: Any) -> Any:
-    _counts.queries += 1
+    _count.queries += 1
     return execute(*args)
 
 
@@ -76,21 +40,14 @@ class ProbedApplication:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        _counts.reset()
+        _count.queries = 0
 
         def start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
-            headers = [
-                *headers,
-                ("X-Bench-Redis-Roundtrips", str(_counts.roundtrips)),
-                ("X-Bench-Redis-Sends", str(_counts.sends)),
-                ("X-Bench-Redis-Connects", str(_counts.connects)),
-                ("X-Bench-Queries", str(_counts.queries)),
-            ]
+            headers = [*headers, ("X-Bench-Queries", str(_count.queries))]
             return start_response(status, headers, *args)
 
         with connections["default"].execute_wrapper(_count_query):
             return self.app(environ, start)
 
 
-_install_redis_probe()
 application = ProbedApplication(get_wsgi_application())
