@@ -1,4 +1,4 @@
-"""Capture and dispatch: a model change becomes queued webhook jobs, after commit, coalesced."""
+"""Events: a model change becomes queued webhook jobs, coalesced per object (NetBox's rules)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from rq import Queue
 
 from demo.inventory.models import Site, Tag
 from tests.conftest import make_rule, queued_deliveries
-from webhooks_app.capture.context import capture_events
 from webhooks_app.models import EventRule, Webhook
 
 # Real commits: the events leave only when the outermost transaction commits.
@@ -181,79 +180,3 @@ def test_changes_in_one_transaction_coalesce_into_one_job(
         assert queue.count == 0  # nothing leaves before commit
     [context] = contexts(queue)
     assert context["event"] == expected
-
-
-def test_rolled_back_transaction_sends_nothing(queue: Queue, site_rule: EventRule) -> None:
-    with pytest.raises(RuntimeError), transaction.atomic():
-        Site.objects.create(name="Ghost", slug="ghost")
-        raise RuntimeError("roll back")
-    assert queue.count == 0
-    assert not Site.objects.exists()
-
-
-def test_rolled_back_savepoint_drops_only_its_events(queue: Queue, site_rule: EventRule) -> None:
-    with transaction.atomic():
-        Site.objects.create(name="Kept", slug="kept")
-        try:
-            with transaction.atomic():
-                Site.objects.create(name="Dropped", slug="dropped")
-                raise RuntimeError
-        except RuntimeError:
-            pass
-    assert [c["data"]["name"] for c in contexts(queue)] == ["Kept"]
-
-
-def test_rules_that_do_not_match_give_no_job(queue: Queue, webhook: Webhook) -> None:
-    make_rule(webhook, name="disabled", enabled=False)
-    make_rule(webhook, name="devices only", models=("inventory.device",))
-    make_rule(webhook, name="deletes only", events=("object_deleted",))
-    make_rule(webhook, name="planned only", conditions={"attr": "status.value", "value": "planned"})
-    Site.objects.create(name="Active", slug="active")
-    assert queue.count == 0
-
-
-def test_matching_conditions_fire_and_can_see_snapshots(queue: Queue, webhook: Webhook) -> None:
-    make_rule(
-        webhook,
-        conditions={
-            "and": [
-                {"attr": "status.value", "value": "active"},
-                {"attr": "snapshots.postchange.slug", "value": "yes"},
-            ]
-        },
-    )
-    Site.objects.create(name="Yes", slug="yes")
-    Site.objects.create(name="No", slug="no")
-    assert [c["data"]["name"] for c in contexts(queue)] == ["Yes"]
-
-
-def test_broken_rules_are_skipped_and_others_still_fire(queue: Queue, webhook: Webhook) -> None:
-    make_rule(webhook, name="a-bad-conditions", conditions={"attr": "name.deeper", "value": "x"})
-    bad_data = make_rule(webhook, name="b-bad-action-data")
-    EventRule.objects.filter(pk=bad_data.pk).update(action_data="not an object")
-    make_rule(webhook, name="c-good")
-    Site.objects.create(name="S", slug="s")
-    rules = [d["event_rule_id"] for job in queued_deliveries(queue) for d in job]
-    assert len(rules) == 2  # the bad-conditions rule is skipped; bad action_data is ignored
-    assert bad_data.pk in rules
-
-
-def test_change_without_a_request_dispatches_with_null_username(
-    queue: Queue, site_rule: EventRule
-) -> None:
-    Site.objects.create(name="Cmd", slug="cmd")
-    [context] = contexts(queue)
-    assert context["username"] is None and context["request_id"] is None
-    assert "request" not in context
-
-
-def test_capture_events_names_the_user_and_coalesces(queue: Queue, site_rule: EventRule) -> None:
-    with capture_events(username="importer", request_id="0c6f7d7e-0000-4000-8000-000000000001"):
-        site = Site.objects.create(name="Imported", slug="imported")
-        site.tags.add(Tag.objects.create(name="T", slug="t"))
-        assert queue.count == 0
-    [context] = contexts(queue)
-    assert context["event"] == "created"
-    assert context["username"] == "importer"
-    assert context["request_id"] == "0c6f7d7e-0000-4000-8000-000000000001"
-    assert [t["name"] for t in context["data"]["tags"]] == ["T"]

@@ -1,19 +1,17 @@
-"""Dispatch: what it reads from the database and how it groups deliveries into jobs."""
+"""Matching: which rules fire for an event, and how the deliveries are grouped into jobs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
+from django.db import transaction
 from rq import Queue
 
-from demo.inventory.models import Site, Tag
+from demo.inventory.models import Site
 from tests.conftest import drain, make_rule, make_webhook, queued_deliveries
-from webhooks_app.capture.events import emit_events
 from webhooks_app.choices import DeliveryState
-from webhooks_app.models import Delivery, EventRule
+from webhooks_app.models import Delivery, EventRule, Webhook
 from webhooks_app.receiver import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,41 +23,39 @@ def contexts(queue: Queue) -> list[dict[str, Any]]:
     return [d["context"] for job in queued_deliveries(queue) for d in job]
 
 
-def test_an_object_created_by_save_is_sent_without_reading_its_relations(
-    queue: Queue, site_rule: EventRule
-) -> None:
-    with CaptureQueriesContext(connection) as queries:
-        Site.objects.create(name="New", slug="new")
-    assert not [q for q in queries.captured_queries if TAGS_TABLE in q["sql"]]
-    [context] = contexts(queue)
-    assert context["data"]["tags"] == []
-    assert context["snapshots"]["postchange"]["tags"] == []
+def test_rules_that_do_not_match_give_no_job(queue: Queue, webhook: Webhook) -> None:
+    make_rule(webhook, name="disabled", enabled=False)
+    make_rule(webhook, name="devices only", models=("inventory.device",))
+    make_rule(webhook, name="deletes only", events=("object_deleted",))
+    make_rule(webhook, name="planned only", conditions={"attr": "status.value", "value": "planned"})
+    Site.objects.create(name="Active", slug="active")
+    assert queue.count == 0
 
 
-def test_relations_added_after_the_create_are_sent(queue: Queue, site_rule: EventRule) -> None:
-    tag = Tag.objects.create(name="Red", slug="red")
-    with transaction.atomic():
-        site = Site.objects.create(name="New", slug="new")
-        site.description = "changed"
-        site.save()
-        site.tags.add(tag)
-    [context] = contexts(queue)
-    assert context["event"] == "created"
-    assert [t["name"] for t in context["data"]["tags"]] == ["Red"]
-    assert context["snapshots"]["postchange"]["tags"] == ["Red"]
+def test_matching_conditions_fire_and_can_see_snapshots(queue: Queue, webhook: Webhook) -> None:
+    make_rule(
+        webhook,
+        conditions={
+            "and": [
+                {"attr": "status.value", "value": "active"},
+                {"attr": "snapshots.postchange.slug", "value": "yes"},
+            ]
+        },
+    )
+    Site.objects.create(name="Yes", slug="yes")
+    Site.objects.create(name="No", slug="no")
+    assert [c["data"]["name"] for c in contexts(queue)] == ["Yes"]
 
 
-def test_relations_written_past_the_signals_are_sent_once_recorded(
-    queue: Queue, site_rule: EventRule
-) -> None:
-    tag = Tag.objects.create(name="Red", slug="red")
-    with transaction.atomic():
-        site = Site.objects.create(name="New", slug="new")
-        Site.tags.through.objects.create(site=site, tag=tag)  # no m2m_changed signal
-        emit_events([site], "object_updated")
-    [context] = contexts(queue)
-    assert context["event"] == "created"
-    assert [t["name"] for t in context["data"]["tags"]] == ["Red"]
+def test_broken_rules_are_skipped_and_others_still_fire(queue: Queue, webhook: Webhook) -> None:
+    make_rule(webhook, name="a-bad-conditions", conditions={"attr": "name.deeper", "value": "x"})
+    bad_data = make_rule(webhook, name="b-bad-action-data")
+    EventRule.objects.filter(pk=bad_data.pk).update(action_data="not an object")
+    make_rule(webhook, name="c-good")
+    Site.objects.create(name="S", slug="s")
+    rules = [d["event_rule_id"] for job in queued_deliveries(queue) for d in job]
+    assert len(rules) == 2  # the bad-conditions rule is skipped; bad action_data is ignored
+    assert bad_data.pk in rules
 
 
 def test_deliveries_to_several_webhooks_share_one_job_and_each_arrives(

@@ -19,7 +19,7 @@ from webhooks_app.models import EventRule, RulesVersion, Webhook
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def in_another_process(code: str) -> None:

@@ -1,9 +1,9 @@
-"""Model signal receivers: glue from Django's signals to :mod:`webhooks_app.capture.events`.
+"""Model signal receivers: glue from Django's signals to recorded events.
 
-Changes to event rules and webhooks give the cached rules a new version (see
-:mod:`webhooks_app.dispatch.rule_cache`). Otherwise only models named in ``WEBHOOKS_MODELS`` are looked at. ``post_init`` remembers the stored
+Only models named in ``WEBHOOKS_MODELS`` are looked at. ``post_init`` remembers the stored
 values of loaded objects, so an update's prechange is right even when the instance was changed
 in memory before ``save()``; ``pre_delete`` serializes the object while its row still exists.
+Events are recorded with :func:`webhooks_app.capture.context.record_event`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import (
     m2m_changed,
-    post_delete,
     post_init,
     post_save,
     pre_delete,
@@ -21,20 +20,16 @@ from django.db.models.signals import (
 )
 from django.dispatch import receiver
 
-from webhooks_app.capture.events import Event, pending_event, record_event
-from webhooks_app.capture.serialization import is_registered, model_label, serialize_for_event
-from webhooks_app.capture.snapshots import capture_values, current_m2m, m2m_values
+from webhooks_app.capture.context import pending_event, record_event
+from webhooks_app.capture.events import Event, object_key
+from webhooks_app.capture.serialization import is_registered, serialize_for_event
+from webhooks_app.capture.snapshots import LOADED_VALUES, capture_values, current_m2m, m2m_values
 from webhooks_app.choices import EventType
-from webhooks_app.dispatch.rule_cache import rules_changed
-from webhooks_app.models import EventRule, Webhook
 
-LOADED = "_webhooks_loaded"
+# Kept in the instance's __dict__ between the signals of one change (our own names).
+LOADED = LOADED_VALUES
 PRE = "_webhooks_pre"
 PRE_M2M = "_webhooks_pre_m2m"
-
-
-def _key(instance: models.Model) -> str:
-    return f"{model_label(instance)}:{instance.pk}"
 
 
 def _stored_values(instance: models.Model, using: str) -> dict[str, Any] | None:
@@ -90,7 +85,7 @@ def record_save(
     )
     # save() writes no many-to-many rows, so a created object starts with none.
     event = Event(
-        _key(instance), instance, event_type, pre_values, m2m_empty=created, writes_m2m=False
+        object_key(instance), instance, event_type, pre_values, m2m_empty=created, writes_m2m=False
     )
     record_event(event, using)
     instance.__dict__[LOADED] = capture_values(instance)
@@ -125,7 +120,9 @@ def _record_m2m_change(
         return
     captured = {field.name: pre_m2m.pop(field.name)} if field.name in pre_m2m else {}
     pre_values = instance.__dict__.get(LOADED) or capture_values(instance)
-    event = Event(_key(instance), instance, EventType.OBJECT_UPDATED, dict(pre_values), captured)
+    event = Event(
+        object_key(instance), instance, EventType.OBJECT_UPDATED, dict(pre_values), captured
+    )
     record_event(event, using)
 
 
@@ -193,7 +190,7 @@ def record_delete(
     loaded = instance.__dict__.get(LOADED)
     pre_values = loaded if loaded and not instance._state.adding else capture_values(instance)
     event = Event(
-        _key(instance),
+        object_key(instance),
         instance,
         EventType.OBJECT_DELETED,
         dict(pre_values),
@@ -201,19 +198,3 @@ def record_delete(
         data=serialize_for_event(instance),
     )
     record_event(event, using)
-
-
-@receiver(post_save, sender=EventRule)
-@receiver(post_delete, sender=EventRule)
-@receiver(post_save, sender=Webhook)
-@receiver(post_delete, sender=Webhook)
-def bump_rules_version(sender: type[models.Model], using: str = "default", **kwargs: Any) -> None:
-    rules_changed(using)
-
-
-@receiver(m2m_changed, sender=EventRule.object_types.through)
-def bump_rules_version_for_object_types(
-    sender: type[models.Model], action: str, using: str = "default", **kwargs: Any
-) -> None:
-    if action.startswith("post_"):
-        rules_changed(using)

@@ -19,6 +19,7 @@ from django.db import models
 from webhooks_app.capture.serialization import to_json_data
 
 __all__ = [
+    "LOADED_VALUES",
     "capture_values",
     "current_m2m",
     "m2m_field_names",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 EXCLUDED_FIELDS = frozenset({"last_updated"})
+# Where an instance keeps its field values as loaded (set by the ``post_init`` receiver).
+LOADED_VALUES = "_webhooks_loaded"
 _encoder = DjangoJSONEncoder()
 
 
@@ -55,10 +58,9 @@ def capture_values(instance: models.Model) -> dict[str, Any]:
 
 
 def m2m_values(instance: models.Model, field: models.ManyToManyField[Any, Any]) -> list[Any]:
-    """A many-to-many relation as a snapshot holds it: sorted tag names or related ids."""
-    cached = instance.__dict__.get("_prefetched_objects_cache", {}).get(field.name)
-    # A prefetched relation is read as is (building its related manager costs more than that).
-    related = cached if cached is not None else getattr(instance, field.name).all()
+    """A many-to-many relation as a snapshot holds it: sorted tag names or related ids (from
+    the prefetched rows when the relation was prefetched, without a query)."""
+    related = getattr(instance, field.name).all()
     if field.name == "tags":
         return sorted(str(getattr(obj, "name", obj)) for obj in related)
     return [obj.pk for obj in related]

@@ -5,18 +5,22 @@ single change, so each process keeps them, with the :class:`~webhooks_app.models
 token read just before loading them. Every dispatch reads the token again (one primary-key
 lookup) and reloads the rules when it changed: a rule edited in any process takes effect for
 the next commit in every process. Writes that change rules bump the token in their own
-transaction: model signals (see :mod:`webhooks_app.capture.signals`) and the rule queryset's bulk
-methods. Raw SQL on the rule tables does not; call :func:`rules_changed` after it.
+transaction: the model signal receivers below (connected when this module is imported, by
+the app config) and the rule queryset's bulk methods. Raw SQL on the rule tables does not; call
+:func:`rules_changed` after it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, router
+from django.db import DEFAULT_DB_ALIAS, models, router
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
 
-from webhooks_app.models import EventRule, RulesVersion
+from webhooks_app.models import EventRule, RulesVersion, Webhook
 
 __all__ = ["enabled_rules", "rules_changed"]
 
@@ -58,3 +62,19 @@ def enabled_rules() -> RulesByType:
 def rules_changed(using: str = DEFAULT_DB_ALIAS) -> None:
     """Make every process reload the rules (after writing rule tables with raw SQL)."""
     RulesVersion.bump(using)
+
+
+@receiver(post_save, sender=EventRule)
+@receiver(post_delete, sender=EventRule)
+@receiver(post_save, sender=Webhook)
+@receiver(post_delete, sender=Webhook)
+def bump_rules_version(sender: type[models.Model], using: str = "default", **kwargs: Any) -> None:
+    rules_changed(using)
+
+
+@receiver(m2m_changed, sender=EventRule.object_types.through)
+def bump_rules_version_for_object_types(
+    sender: type[models.Model], action: str, using: str = "default", **kwargs: Any
+) -> None:
+    if action.startswith("post_"):
+        rules_changed(using)
