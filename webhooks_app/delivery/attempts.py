@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
-import requests
 from django.utils import timezone
 
 from webhooks_app.choices import AttemptOutcome
 from webhooks_app.conf import conf
-from webhooks_app.delivery.http import Exchange, OutgoingRequest, Response, start
+from webhooks_app.delivery.http import (
+    ConnectionFailed,
+    OutgoingRequest,
+    Response,
+    SendError,
+    SendTimeout,
+    send,
+)
 from webhooks_app.delivery.log import AttemptResult
 from webhooks_app.delivery.request import build_request
 from webhooks_app.delivery.retry_policy import parse_retry_after
@@ -24,13 +29,12 @@ from webhooks_app.exceptions import WebhookError
 from webhooks_app.models import Webhook
 from webhooks_app.specs import DeliverySpec
 
-__all__ = ["Attempt", "attempt_delivery", "begin_attempt", "classify_status"]
+__all__ = ["attempt_delivery", "classify_status"]
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 MAX_LOGGED_REQUEST_BODY = 256 * 1024
-SEND_ERRORS = (WebhookError, requests.RequestException)  # a denied destination, the network
 
 
 def classify_status(status: int) -> str:
@@ -51,55 +55,15 @@ def _verify(webhook: Webhook) -> bool | str:
     return webhook.ca_file_path or True
 
 
-class Attempt:
-    """One attempt whose request is on its way, or that ended before anything was sent:
-    :meth:`finish` reads the answer and says what happened."""
-
-    def __init__(self, result: AttemptResult, sent: _Sent | None = None) -> None:
-        self.result = result
-        self._sent = sent
-
-    def finish(self) -> AttemptResult:
-        """The attempt's result; never raises for what the network or receiver did."""
-        sent, self._sent = self._sent, None
-        result = self.result
-        if sent is None:
-            return result
-        if sent.exchange is not None:
-            try:
-                response = sent.exchange.finish()
-            except SEND_ERRORS as exc:
-                _note_error(result, exc)
-            else:
-                _note_response(result, response)
-            result.duration_ms = (time.perf_counter() - sent.started) * 1000
-        _log(sent.webhook, sent.request, result)
-        return result
-
-    def abandon(self) -> None:
-        """Drop the request's connection without reading its answer (the job was interrupted)."""
-        sent, self._sent = self._sent, None
-        if sent is not None and sent.exchange is not None:
-            sent.exchange.abandon()
-
-
-@dataclass
-class _Sent:
-    webhook: Webhook
-    request: OutgoingRequest
-    started: float
-    exchange: Exchange | None  # None: it could not be sent (the result says why)
-
-
-def begin_attempt(delivery: DeliverySpec, webhook: Webhook | None, number: int) -> Attempt:
-    """Render attempt ``number`` of ``delivery`` and write its request; the answer is read by
-    :meth:`Attempt.finish`. Never raises for what the network or receiver did."""
+def attempt_delivery(delivery: DeliverySpec, webhook: Webhook | None, number: int) -> AttemptResult:
+    """Make attempt ``number`` of ``delivery``: render, sign, send, classify and log it. Never
+    raises for what the network, a receiver or a template did (the result says what happened)."""
     result = AttemptResult(
         delivery=delivery, number=number, started_at=timezone.now(), outcome=AttemptOutcome.FAILED
     )
     if webhook is None:
         result.error = f"Webhook {delivery.get('webhook_id')} no longer exists."
-        return Attempt(result)
+        return result
     try:
         request = build_request(
             webhook,
@@ -111,34 +75,32 @@ def begin_attempt(delivery: DeliverySpec, webhook: Webhook | None, number: int) 
     except WebhookError as exc:
         result.error = str(exc)
         logger.warning("Webhook %r: %s", webhook.name, exc)
-        return Attempt(result)
+        return result
     _describe_request(result, request)
     started = time.perf_counter()
     try:
-        exchange: Exchange | None = start(request, verify=_verify(webhook))
-    except SEND_ERRORS as exc:
+        response = send(request, verify=_verify(webhook))
+    except (WebhookError, SendError) as exc:
         _note_error(result, exc)
-        result.duration_ms = (time.perf_counter() - started) * 1000
-        exchange = None
-    return Attempt(result, _Sent(webhook, request, started, exchange))
+    else:
+        _note_response(result, response)
+    result.duration_ms = (time.perf_counter() - started) * 1000
+    _log(webhook, request, result)
+    return result
 
 
-def attempt_delivery(delivery: DeliverySpec, webhook: Webhook | None, number: int) -> AttemptResult:
-    """Make attempt ``number`` of ``delivery``; never raises (the result says what happened)."""
-    return begin_attempt(delivery, webhook, number).finish()
-
-
-def _note_error(result: AttemptResult, exc: WebhookError | requests.RequestException) -> None:
-    if isinstance(exc, WebhookError):  # a denied destination
-        result.error = str(exc)
-    elif isinstance(exc, requests.Timeout):
+def _note_error(result: AttemptResult, exc: WebhookError | SendError) -> None:
+    if isinstance(exc, SendTimeout):
         result.outcome = AttemptOutcome.RETRYABLE
         result.error = f"Timed out after {conf.WEBHOOKS_HTTP_TIMEOUT}s: {exc}"
-    elif isinstance(exc, requests.ConnectionError):
+    elif isinstance(exc, ConnectionFailed):
         result.outcome = AttemptOutcome.RETRYABLE
         result.error = f"Connection failed: {exc}"
-    else:
+    elif isinstance(exc, SendError):
+        result.outcome = AttemptOutcome.RETRYABLE if exc.retryable else AttemptOutcome.FAILED
         result.error = f"Request could not be sent: {exc}"
+    else:  # a denied destination
+        result.error = str(exc)
 
 
 def _note_response(result: AttemptResult, response: Response) -> None:
@@ -194,3 +156,18 @@ def _log(webhook: Webhook, request: OutgoingRequest, result: AttemptResult) -> N
             "duration_ms": None if result.duration_ms is None else round(result.duration_ms, 1),
         },
     )
+
+
+class _Done:
+    """Transitional (until worker/job.py calls :func:`.sending.send_all`): an attempt made."""
+
+    def __init__(self, result: AttemptResult) -> None:
+        self.result = result
+
+    def finish(self) -> AttemptResult:
+        return self.result
+
+
+def begin_attempt(delivery: DeliverySpec, webhook: Webhook | None, number: int) -> _Done:
+    """Transitional: :func:`attempt_delivery` for the worker's old send-all."""
+    return _Done(attempt_delivery(delivery, webhook, number))

@@ -1,42 +1,50 @@
-"""The one place that sends HTTP.
+"""The one place that sends HTTP, through urllib3's public ``PoolManager`` and ``ProxyManager``.
 
-``requests``' adapter keeps the pools of keep-alive connections (reused across jobs, one per
-destination and TLS setting, the destination guard applied to the address each new connection
-actually reached) and prepares every request as ``requests`` would. A request is written to a
-pooled urllib3 connection and its answer read apart (:func:`start`, :meth:`Exchange.finish`), so
-that one thread can keep several requests in flight; errors are raised as ``requests`` raises
-them. A request through a proxy (from settings, never from the environment) goes by the
-adapter itself. Connect and read timeouts on every request, no redirects, and a cap on how much
-of an answer is read.
+Every request has connect and read timeouts (``WEBHOOKS_HTTP_TIMEOUT``), follows no redirect,
+reads at most ``WEBHOOKS_MAX_RESPONSE_BYTES`` of the answer, and goes through a proxy only when
+``WEBHOOKS_HTTP_PROXIES`` names one (never from the environment). TLS is verified per webhook:
+against the given CA bundle, the default bundle (certifi's, as ``requests`` uses), or not at all.
 
-Skipping ``requests``' per-request machinery (connection lookup, ``Response`` and cookie
-handling) halves the CPU a request to a fast receiver costs (0.5 -> 0.27 ms measured on a 2-core
-VM), and a few requests in flight from one thread (:mod:`.sending`) double what it sends.
+A direct request goes to an address the destination guard checked (:mod:`.addresses`): the host
+name is resolved once, every address it resolves to is checked, and the connection is made to
+the checked address itself, from a pool of keep-alive connections keyed by that address (with
+the name in the ``Host`` header and, for HTTPS, as ``server_hostname``, so SNI and the
+certificate check still use the name). Addresses are tried in the order the resolver gives them
+when one cannot be connected to. The pools are shared by the threads of the process.
 """
 
 from __future__ import annotations
 
-import ssl
+import ipaddress
+import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from http.client import HTTPException
-from typing import Any, NoReturn, cast
+from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from requests.models import PreparedRequest
-from requests.utils import select_proxy
-from urllib3 import exceptions as urllib3_exceptions
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+import certifi
+import urllib3
+from urllib3 import exceptions as errors
+from urllib3.util import make_headers, parse_url
 
 from webhooks_app.conf import conf
-from webhooks_app.delivery.addresses import check_address
-from webhooks_app.exceptions import WebhookError
+from webhooks_app.delivery.addresses import check_proxied, checked_addresses
 
-__all__ = ["Exchange", "OutgoingRequest", "Response", "send", "start"]
+__all__ = [
+    "ConnectionFailed",
+    "InvalidRequest",
+    "OutgoingRequest",
+    "Response",
+    "SendError",
+    "SendTimeout",
+    "UnreadableAnswer",
+    "pool_manager",
+    "reset_pools",
+    "send",
+]
+
+READ_CHUNK = 65536
 
 
 @dataclass(frozen=True)
@@ -54,275 +62,236 @@ class Response:
     body: bytes
     elapsed_ms: float
     truncated: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _guard(sock: Any) -> None:
-    try:
-        peer = sock.getpeername()[0]
-    except OSError:
-        return
-    try:
-        check_address(peer)
-    except Exception:
-        sock.close()
-        raise
+class SendError(Exception):
+    """The request could not be sent or its answer not read; ``retryable`` when a later
+    attempt may go through."""
+
+    retryable = True
 
 
-class GuardedHTTPConnection(HTTPConnection):
-    def _new_conn(self) -> Any:
-        sock = super()._new_conn()
-        _guard(sock)
-        return sock
+class SendTimeout(SendError):
+    """No connection, or no answer, within the timeout."""
 
 
-class GuardedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> Any:
-        sock = super()._new_conn()
-        _guard(sock)
-        return sock
+class ConnectionFailed(SendError):
+    """The connection could not be made or broke (refused, reset, TLS, name resolution)."""
 
 
-class GuardedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = GuardedHTTPConnection
+class InvalidRequest(SendError):
+    """The request cannot be sent as it is (a malformed URL, an unknown proxy scheme)."""
+
+    retryable = False
 
 
-class GuardedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = GuardedHTTPSConnection
+class UnreadableAnswer(SendError):
+    """The answer came in an encoding that could not be decoded."""
+
+    retryable = False
 
 
-class GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": GuardedHTTPConnectionPool,
-            "https": GuardedHTTPSConnectionPool,
-        }
-        self.poolmanager.key_fn_by_scheme = dict(self.poolmanager.key_fn_by_scheme)
+@dataclass(frozen=True)
+class Target:
+    """What a URL says about where to connect and what to ask for."""
 
-
-_lock = threading.Lock()
-_session: requests.Session | None = None
-
-
-def get_session() -> requests.Session:
-    """The process's pooled session (created on first use)."""
-    global _session
-    with _lock:
-        if _session is None:
-            session = requests.Session()
-            session.trust_env = False
-            # Connections kept per host: every job thread of a worker may send at once.
-            size = max(10, conf.WEBHOOKS_CONCURRENCY * conf.WEBHOOKS_WORKER_CONCURRENCY)
-            adapter = GuardedAdapter(pool_connections=32, pool_maxsize=size, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            _session = session
-        return _session
-
-
-def reset_session() -> None:
-    global _session
-    with _lock:
-        if _session is not None:
-            _session.close()
-        _session = None
-
-
-def _read_capped(raw: Any, limit: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        chunk = raw.read(min(65536, limit + 1 - size), decode_content=True)
-        if not chunk:
-            return b"".join(chunks), False
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)[:limit], True
+    url: str  # normalized: percent-encoded path and query, IDNA host
+    scheme: str
+    host: str  # without brackets
+    port: int
+    path: str  # path and query
+    host_header: str
 
 
 @lru_cache(maxsize=1024)
-def _prepared_url(url: str) -> str:
-    # Parsing and re-quoting a URL is the dearest step of preparing a request; a webhook's
-    # rendered URL is usually the same for every delivery.
-    prepared = PreparedRequest()
-    prepared.prepare_url(url, None)
-    assert prepared.url is not None
-    return prepared.url
-
-
-def _prepare(request: OutgoingRequest) -> PreparedRequest:
-    """The request as ``requests`` sends it: no session cookies, hooks or environment."""
-    prepared = PreparedRequest()
-    prepared.prepare_method(request.method)
-    prepared.url = _prepared_url(request.url)
-    prepared.prepare_headers(request.headers)
-    prepared.prepare_body(request.body, None)
-    return prepared
-
-
-class Exchange:
-    """A request on its way: written to its connection, its answer read by :meth:`finish`.
-
-    Writing a request and reading its answer apart lets one thread keep several requests in
-    flight: while the receiver answers one, the thread renders and writes the next."""
-
-    def finish(self) -> Response:
-        """Read the answer; raises as :func:`send` does."""
-        raise NotImplementedError
-
-    def abandon(self) -> None:
-        """Give up on the answer (the job was interrupted): its connection is closed."""
-
-
-class _OnConnection(Exchange):
-    def __init__(self, pool: Any, conn: Any, limit: int, started: float) -> None:
-        self._pool = pool
-        self._conn: Any = conn
-        self._limit = limit
-        self._started = started
-
-    def finish(self) -> Response:
-        conn, self._conn = self._conn, None
-        if conn is None:
-            raise RuntimeError("This exchange has ended already.")
-        try:
-            answer = conn.getresponse()
-            body, truncated = _read_capped(answer, self._limit)
-        except BaseException as exc:
-            _drop(self._pool, conn)
-            _raise_as_requests_does(exc, conn.timeout)
-        if truncated:
-            _drop(self._pool, conn)  # unread data left: the next request needs a new connection
-        else:
-            self._pool._put_conn(conn)
-        elapsed = (time.perf_counter() - self._started) * 1000
-        return Response(answer.status, dict(answer.headers), body, elapsed, truncated)
-
-    def abandon(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            _drop(self._pool, conn)
-
-
-class _Answered(Exchange):
-    """An exchange over at once (requests through a proxy are sent by ``requests`` itself)."""
-
-    def __init__(self, response: Response | None, error: Exception | None = None) -> None:
-        self._response = response
-        self._error = error
-
-    def finish(self) -> Response:
-        if self._error is not None:
-            raise self._error
-        assert self._response is not None
-        return self._response
-
-
-def _drop(pool: Any, conn: Any) -> None:
-    conn.close()
-    pool._put_conn(None)  # the pool counts its connections by what is put back
-
-
-def start(
-    request: OutgoingRequest, *, verify: bool | str = True, timeout: float | None = None
-) -> Exchange:
-    """Write ``request`` to a pooled connection and return the exchange that reads its answer.
-    Raises as :func:`send` does when the request cannot be written at all."""
-    prepared = _prepare(request)
-    url = prepared.url or request.url
-    adapter = get_session().get_adapter(url)
-    assert isinstance(adapter, HTTPAdapter)
-    seconds = conf.WEBHOOKS_HTTP_TIMEOUT if timeout is None else timeout
-    proxies = conf.WEBHOOKS_HTTP_PROXIES or {}
-    if proxies and select_proxy(url, proxies):
-        try:
-            return _Answered(_send_by_proxy(adapter, prepared, verify, seconds, proxies))
-        except requests.RequestException as exc:
-            return _Answered(None, exc)
+def target_of(url: str) -> Target:
+    """Parse ``url`` (cached: a webhook's rendered URL is usually the same for every
+    delivery). Raises :class:`InvalidRequest`."""
     try:
-        pool = cast(HTTPConnectionPool, adapter.get_connection_with_tls_context(prepared, verify))
-    except ValueError as exc:
-        raise requests.exceptions.InvalidURL(str(exc)) from exc
-    started = time.perf_counter()
-    try:  # urllib3's own pool of keep-alive connections (one that went stale is replaced here)
-        conn = pool._get_conn()
-    except urllib3_exceptions.HTTPError as exc:  # the pool was closed (the session was reset)
-        _raise_as_requests_does(exc, seconds)
-    conn.timeout = seconds  # for connecting, writing and reading alike
+        parts = parse_url(url)
+    except errors.LocationParseError as exc:
+        raise InvalidRequest(f"Invalid URL {url[:200]!r}: {exc}") from exc
+    scheme = (parts.scheme or "").lower()
+    if scheme not in ("http", "https") or not parts.host:
+        raise InvalidRequest(f"Invalid URL {url[:200]!r}: not an http(s) URL with a host.")
+    default = 443 if scheme == "https" else 80
+    port = parts.port or default
+    netloc = parts.host if port == default else f"{parts.host}:{port}"
+    normalized = parts._replace(auth=None, fragment=None)  # namedtuple's public _replace
+    return Target(
+        url=normalized.url,
+        scheme=scheme,
+        host=parts.host.strip("[]"),
+        port=port,
+        path=parts.request_uri,
+        host_header=netloc,
+    )
+
+
+_lock = threading.Lock()
+_direct: urllib3.PoolManager | None = None
+_proxied: dict[tuple[str, bool | str], urllib3.PoolManager] = {}
+
+
+def _pool_size() -> int:
+    # Connections kept per destination: every sending thread of a worker may use one at once.
+    return max(10, conf.WEBHOOKS_CONCURRENCY * conf.WEBHOOKS_WORKER_CONCURRENCY)
+
+
+def pool_manager() -> urllib3.PoolManager:
+    """The process's pools of keep-alive connections for direct requests (made on first use)."""
+    global _direct
+    with _lock:
+        if _direct is None:
+            _direct = urllib3.PoolManager(num_pools=32, maxsize=_pool_size())
+        return _direct
+
+
+def reset_pools() -> None:
+    """Close every kept connection (requests under way finish on theirs)."""
+    global _direct
+    with _lock:
+        managers = [*_proxied.values(), *([_direct] if _direct is not None else [])]
+        _direct = None
+        _proxied.clear()
+    for manager in managers:
+        manager.clear()
+
+
+def _tls(verify: bool | str) -> dict[str, Any]:
+    if verify is False:
+        return {"cert_reqs": "CERT_NONE"}
+    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where() if verify is True else verify}
+
+
+def _proxy_manager(proxy_url: str, verify: bool | str) -> urllib3.PoolManager:
+    key = (proxy_url, verify)
+    with _lock:
+        manager = _proxied.get(key)
+        if manager is None:
+            manager = _make_proxy_manager(proxy_url, verify)
+            _proxied[key] = manager
+        return manager
+
+
+def _make_proxy_manager(proxy_url: str, verify: bool | str) -> urllib3.PoolManager:
+    kwargs: dict[str, Any] = {"num_pools": 32, "maxsize": _pool_size(), **_tls(verify)}
+    auth = parse_url(proxy_url).auth
     try:
-        conn.request(
-            prepared.method or request.method,
-            prepared.path_url,
-            body=prepared.body,
-            headers=prepared.headers,
-            preload_content=False,
-            decode_content=True,
-        )
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the receiver may have answered before it stopped reading: finish() reads it
-    except BaseException as exc:
-        _drop(pool, conn)
-        _raise_as_requests_does(exc, seconds)
-    return _OnConnection(pool, conn, conf.WEBHOOKS_MAX_RESPONSE_BYTES, started)
+        if proxy_url.lower().startswith("socks"):
+            from urllib3.contrib.socks import SOCKSProxyManager  # needs PySocks
+
+            return SOCKSProxyManager(proxy_url, **kwargs)
+        if auth:
+            kwargs["proxy_headers"] = make_headers(proxy_basic_auth=auth)
+        return urllib3.ProxyManager(proxy_url, **kwargs)
+    except (ImportError, errors.HTTPError, ValueError) as exc:
+        raise InvalidRequest(f"The proxy {proxy_url!r} cannot be used: {exc}") from exc
+
+
+def proxy_for(target: Target) -> str | None:
+    """The proxy for ``target`` from ``WEBHOOKS_HTTP_PROXIES`` (keys as ``requests`` reads
+    them: ``scheme://host``, ``scheme``, ``all://host``, ``all``), if any."""
+    proxies = conf.WEBHOOKS_HTTP_PROXIES
+    if not proxies:
+        return None
+    for key in (f"{target.scheme}://{target.host}", target.scheme, f"all://{target.host}", "all"):
+        if key in proxies:
+            return proxies[key]
+    return None
 
 
 def send(
     request: OutgoingRequest, *, verify: bool | str = True, timeout: float | None = None
 ) -> Response:
-    """Send ``request`` and return the response; raises ``requests.RequestException`` on network
-    errors and ``BlockedDestinationError`` for a denied destination. Never follows redirects."""
-    return start(request, verify=verify, timeout=timeout).finish()
-
-
-def _raise_as_requests_does(exc: BaseException, seconds: float) -> NoReturn:
-    error = _as_request_error(exc, seconds)
-    if error is exc:
-        raise exc
-    raise error from exc
-
-
-def _as_request_error(exc: BaseException, seconds: float) -> BaseException:
-    """What ``requests`` raises for ``exc``; our own errors and interruptions stay as they are."""
-    if isinstance(exc, requests.RequestException | WebhookError) or not isinstance(exc, Exception):
-        return exc
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, urllib3_exceptions.NewConnectionError):
-        return requests.ConnectionError(message)
-    if isinstance(exc, urllib3_exceptions.ConnectTimeoutError):
-        return requests.ConnectTimeout(message)
-    if isinstance(exc, TimeoutError | urllib3_exceptions.TimeoutError):
-        return requests.ReadTimeout(f"Read timed out. (read timeout={seconds:g})")
-    if isinstance(exc, ssl.SSLError | ssl.CertificateError | urllib3_exceptions.SSLError):
-        return requests.exceptions.SSLError(message)
-    if isinstance(exc, urllib3_exceptions.DecodeError):
-        return requests.exceptions.ContentDecodingError(message)
-    if isinstance(exc, OSError | HTTPException | urllib3_exceptions.HTTPError):
-        return requests.ConnectionError(message)
-    return exc
-
-
-def _send_by_proxy(
-    adapter: HTTPAdapter,
-    prepared: PreparedRequest,
-    verify: bool | str,
-    seconds: float,
-    proxies: dict[str, str],
-) -> Response:
-    """The request sent by ``requests``' adapter, which knows proxies and tunnels. It goes
-    straight to the adapter: a session would also keep every cookie a receiver sets (a jar
-    that only grows) and look for redirects that are never followed."""
+    """Send ``request`` and return its answer. Raises ``BlockedDestinationError`` for a denied
+    destination (nothing is sent) and :class:`SendError` for what the network did. Never
+    follows redirects."""
+    target = target_of(request.url)
+    seconds = conf.WEBHOOKS_HTTP_TIMEOUT if timeout is None else timeout
+    options: dict[str, Any] = {
+        "body": request.body or None,
+        "headers": {"Host": target.host_header, **request.headers},
+        "retries": False,
+        "redirect": False,
+        "assert_same_host": False,
+        "timeout": urllib3.Timeout(connect=seconds, read=seconds),
+        "preload_content": False,
+        "decode_content": True,
+    }
     started = time.perf_counter()
-    response = adapter.send(
-        prepared, stream=True, timeout=(seconds, seconds), verify=verify, proxies=proxies
-    )
+    proxy = proxy_for(target)
+    try:
+        if proxy is not None:
+            check_proxied(target.host, target.port)
+            manager = _proxy_manager(proxy, verify)
+            answer = manager.urlopen(request.method, target.url, **options)
+        else:
+            answer = _send_direct(request.method, target, verify, options)
+        body, truncated = _read_capped(answer, conf.WEBHOOKS_MAX_RESPONSE_BYTES)
+    except socket.gaierror as exc:
+        raise ConnectionFailed(f"Failed to resolve {target.host!r} ({exc})") from exc
+    except errors.HTTPError as exc:
+        raise _send_error(exc) from exc
+    elapsed = (time.perf_counter() - started) * 1000
+    return Response(answer.status, dict(answer.headers), body, elapsed, truncated)
+
+
+def _send_direct(
+    method: str, target: Target, verify: bool | str, options: dict[str, Any]
+) -> urllib3.BaseHTTPResponse:
+    pool_kwargs = _tls(verify) if target.scheme == "https" else None
+    if pool_kwargs is not None and not _is_address(target.host):
+        pool_kwargs["server_hostname"] = target.host  # SNI and the certificate's name
+    addresses = checked_addresses(target.host, target.port)
+    manager = pool_manager()
+    for address in addresses[:-1]:
+        pool = manager.connection_from_host(address, target.port, target.scheme, pool_kwargs)
+        try:
+            return pool.urlopen(method, target.path, **options)
+        except (errors.NewConnectionError, errors.ConnectTimeoutError):
+            continue  # nothing was sent: the next address
+    pool = manager.connection_from_host(addresses[-1], target.port, target.scheme, pool_kwargs)
+    return pool.urlopen(method, target.path, **options)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_capped(answer: urllib3.BaseHTTPResponse, limit: int) -> tuple[bytes, bool]:
+    """At most ``limit`` bytes of the answer, and whether there was more. A connection whose
+    answer was read whole goes back to its pool; one with unread data is closed."""
+    chunks: list[bytes] = []
+    size = 0
     truncated = True
     try:
-        body, truncated = _read_capped(response.raw, conf.WEBHOOKS_MAX_RESPONSE_BYTES)
+        while size <= limit:
+            chunk = answer.read(min(READ_CHUNK, limit + 1 - size))
+            if not chunk:
+                truncated = False
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     finally:
         if truncated:
-            response.close()  # unread data left: drop the connection rather than reuse it
-        else:
-            response.raw.release_conn()
-    elapsed = (time.perf_counter() - started) * 1000
-    return Response(response.status_code, dict(response.headers), body, elapsed, truncated)
+            answer.close()  # unread data left (or an error): not reusable
+        answer.release_conn()
+    return b"".join(chunks)[:limit], truncated
+
+
+def _send_error(exc: errors.HTTPError) -> SendError:
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, errors.NewConnectionError):  # before TimeoutError: it is one in urllib3
+        return ConnectionFailed(message)
+    if isinstance(exc, errors.TimeoutError):
+        return SendTimeout(message)
+    if isinstance(exc, errors.LocationValueError):
+        return InvalidRequest(message)
+    if isinstance(exc, errors.DecodeError):
+        return UnreadableAnswer(f"The answer could not be decoded: {message}")
+    return ConnectionFailed(message)

@@ -1,22 +1,20 @@
 """Writing the delivery log: a Delivery per (event, rule) and an attempt row per request.
 
-Results of a job are written together: one query to read the existing deliveries, bulk inserts
-and one bulk update, whatever the number of deliveries in the job.
+Results of a job are written together, whatever the number of deliveries in the job: the new
+deliveries in one ``bulk_create``, the ones already logged in one ``bulk_update``, and every
+attempt in one ``bulk_create``.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import router, transaction
 from django.utils import timezone
 
 from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.conf import conf
-from webhooks_app.delivery.bulkinsert import insert_rows
 from webhooks_app.models import Delivery, DeliveryAttempt
 from webhooks_app.specs import DeliverySpec
 
@@ -125,33 +123,15 @@ def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
         previous = latest.get(r.delivery["delivery_id"])
         if previous is None or r.number > previous.number:
             latest[r.delivery["delivery_id"]] = r
-    new = [r for key, r in latest.items() if key not in known]
+    new = [_delivery_row(r, now) for key, r in latest.items() if key not in known]
     changed = [_delivery_row(r, now) for key, r in latest.items() if key in known]
     with transaction.atomic(using=router.db_for_write(Delivery)):
-        insert_rows(Delivery, DELIVERY_COLUMNS, (_delivery_values(r, now) for r in new))
+        Delivery.objects.bulk_create(new)
         if changed:
             Delivery.objects.bulk_update(changed, CHANGING_COLUMNS)
-        insert_rows(DeliveryAttempt, ATTEMPT_COLUMNS, (_attempt_values(r) for r in to_write))
+        DeliveryAttempt.objects.bulk_create([_attempt_row(r) for r in to_write])
 
 
-DELIVERY_COLUMNS = (
-    "id",
-    "event_id",
-    "webhook_id",
-    "event_rule_id",
-    "webhook_name",
-    "object_type",
-    "object_id",
-    "event_type",
-    "state",
-    "attempt_count",
-    "last_status_code",
-    "last_error",
-    "next_attempt_at",
-    "payload",
-    "created",
-    "last_updated",
-)
 CHANGING_COLUMNS = [
     "state",
     "attempt_count",
@@ -160,64 +140,45 @@ CHANGING_COLUMNS = [
     "next_attempt_at",
     "last_updated",
 ]
-ATTEMPT_COLUMNS = (
-    "delivery_id",
-    "number",
-    "started_at",
-    "duration_ms",
-    "outcome",
-    "request_method",
-    "request_url",
-    "request_headers",
-    "request_body",
-    "response_status",
-    "response_headers",
-    "response_body",
-    "error",
-)
-
-
-def _delivery_values(r: AttemptResult, now: datetime) -> tuple[Any, ...]:
-    d = r.delivery
-    return (
-        uuid.UUID(d["delivery_id"]),
-        uuid.UUID(d["event_id"]),
-        d.get("webhook_id"),
-        d.get("event_rule_id"),
-        d.get("webhook_name", ""),
-        d["object_type"],
-        d.get("object_id", ""),
-        d["event_type"],
-        r.state,
-        r.number,
-        r.response_status,
-        r.error[:2000],
-        r.next_attempt_at,
-        d["context"],
-        now,
-        now,
-    )
 
 
 def _delivery_row(r: AttemptResult, now: datetime) -> Delivery:
-    return Delivery(**dict(zip(DELIVERY_COLUMNS, _delivery_values(r, now), strict=True)))
+    d = r.delivery
+    return Delivery(
+        id=d["delivery_id"],
+        event_id=d["event_id"],
+        webhook_id=d.get("webhook_id"),
+        event_rule_id=d.get("event_rule_id"),
+        webhook_name=d.get("webhook_name", ""),
+        object_type=d["object_type"],
+        object_id=d.get("object_id", ""),
+        event_type=d["event_type"],
+        state=r.state,
+        attempt_count=r.number,
+        last_status_code=r.response_status,
+        last_error=r.error[:2000],
+        next_attempt_at=r.next_attempt_at,
+        payload=d["context"],
+        created=now,
+        last_updated=now,
+    )
 
 
-def _attempt_values(r: AttemptResult) -> tuple[Any, ...]:
-    return (
-        uuid.UUID(r.delivery["delivery_id"]),
-        r.number,
-        r.started_at,
-        r.duration_ms,
-        r.outcome,
-        r.request_method,
-        r.request_url,
-        redact_headers(r.request_headers),
-        r.request_body,
-        r.response_status,
-        r.response_headers,
-        r.response_body,
-        r.error,
+def _attempt_row(r: AttemptResult) -> DeliveryAttempt:
+    return DeliveryAttempt(
+        delivery_id=r.delivery["delivery_id"],
+        number=r.number,
+        started_at=r.started_at,
+        duration_ms=r.duration_ms,
+        outcome=r.outcome,
+        request_method=r.request_method,
+        request_url=r.request_url,
+        request_headers=redact_headers(r.request_headers),
+        request_body=r.request_body,
+        response_status=r.response_status,
+        response_headers=r.response_headers,
+        response_body=r.response_body,
+        error=r.error,
     )
 
 

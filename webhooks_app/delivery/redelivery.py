@@ -16,7 +16,7 @@ from webhooks_app.choices import DeliveryState, EventType
 from webhooks_app.delivery.attempts import attempt_delivery
 from webhooks_app.delivery.log import AttemptResult, existing_attempt_counts, record_results
 from webhooks_app.dispatch.enqueue import push_jobs
-from webhooks_app.dispatch.matching import build_context
+from webhooks_app.dispatch.payloads import build_context
 from webhooks_app.models import Delivery, Webhook
 from webhooks_app.specs import DeliverySpec, JobSpec
 
