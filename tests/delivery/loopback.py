@@ -38,9 +38,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(loopback.status)
         for name, value in loopback.headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(loopback.body)))
+        body = b"" if loopback.status in (204, 304) else loopback.body
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(loopback.body)
+        self.wfile.write(body)
 
     do_GET = do_POST = do_PUT = handle_one
 

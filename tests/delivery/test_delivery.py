@@ -20,7 +20,7 @@ from webhooks_app.signing import generate_signature, standard_secret
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "netbox-payloads"
+CAPTURES = Path(__file__).resolve().parents[1] / "netbox_payloads"
 
 
 def shape(value: Any) -> Any:
@@ -36,7 +36,6 @@ def netbox_capture(name: str) -> dict[str, Any]:
     return json.loads((CAPTURES / f"{name}.raw.json").read_text())  # type: ignore[no-any-return]
 
 
-@pytest.mark.skipif(not CAPTURES.exists(), reason="NetBox captures not available")
 def test_create_update_delete_bodies_have_netbox_shape_and_verify(
     queue: Queue, receiver: Receiver, site_rule: EventRule, admin_user: Any
 ) -> None:
