@@ -93,40 +93,50 @@ def queued_deliveries(q: Queue) -> list[list[dict[str, Any]]]:
     return [job.args[0] for job in q.get_jobs()]
 
 
-def drain(q: Queue, until: Callable[[], bool] | None = None, timeout: float = 15.0) -> None:
+# A safety net only: drain() returns as soon as its work is done, or fails as soon as nothing is
+# left that could make ``until()`` hold.
+DRAIN_SAFETY_TIMEOUT = 120.0
+
+
+def drain(
+    q: Queue, until: Callable[[], bool] | None = None, timeout: float = DRAIN_SAFETY_TIMEOUT
+) -> None:
     """Run a real RQ worker in this process until the queue is empty and nothing is scheduled
-    (or ``until()`` holds), moving due scheduled jobs (retries) onto the queue as a scheduler would."""
+    (or ``until()`` holds). Each pass runs every queued job to its end; then, if a job is
+    scheduled (a retry), it waits for the earliest one's due time and moves the due jobs to the
+    queue as rq's scheduler does. Fails if ``until()`` does not hold once nothing is queued or
+    scheduled, or if the next due time is past ``timeout`` seconds from the start."""
+    deadline = time.time() + timeout
     worker = WebhookWorker([q], connection=q.connection)
     scheduler = RQScheduler([q], connection=q.connection)
-    scheduler.acquire_locks()
-    scheduled = ScheduledJobRegistry(queue=q)
-    try:
-        _drain_loop(q, worker, scheduler, scheduled, until, timeout)
-    finally:
-        scheduler.release_locks()
-
-
-def _drain_loop(
-    q: Queue,
-    worker: WebhookWorker,
-    scheduler: RQScheduler,
-    scheduled: ScheduledJobRegistry,
-    until: Callable[[], bool] | None,
-    timeout: float,
-) -> None:
-    deadline = time.monotonic() + timeout
+    scheduler.prepare_registries([q.name])  # no lock: this process is the only scheduler it needs
+    scheduled = q.scheduled_job_registry
     while True:
-        scheduler.enqueue_scheduled_jobs()
         worker.work(burst=True)
         if until is not None and until():
             return
-        if until is None and q.count == 0 and scheduled.count == 0:
-            return
-        if time.monotonic() > deadline:
+        due = next_due_time(scheduled)
+        if due is None:
+            if q.count:
+                continue  # queued by someone else meanwhile
+            if until is None:
+                return
+            raise AssertionError("nothing is queued or scheduled, and the condition does not hold")
+        if due > deadline:
             raise AssertionError(
-                f"worker did not finish in {timeout}s (queued={q.count}, scheduled={scheduled.count})"
+                f"the next scheduled job is due in {due - time.time():.1f}s, past the drain's "
+                f"{timeout:g}s (queued={q.count}, scheduled={scheduled.count})"
             )
-        time.sleep(0.1)
+        time.sleep(max(0.0, due - time.time()))
+        scheduler.enqueue_scheduled_jobs()
+
+
+def next_due_time(scheduled: ScheduledJobRegistry) -> float | None:
+    """When the earliest scheduled job is due (seconds since the epoch), or None."""
+    first = scheduled.get_job_ids(0, 0)
+    if not first:
+        return None
+    return scheduled.get_scheduled_time(first[0]).timestamp()
 
 
 def failed_jobs(q: Queue) -> list[str]:

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from webhooks_app.checks import check_middleware, check_settings
+from webhooks_app.checks import check_middleware, check_removed_settings, check_settings
 
 
 def ids(**overrides: Any) -> set[str]:
@@ -20,6 +20,7 @@ def ids(**overrides: Any) -> set[str]:
 def test_the_demo_configuration_passes() -> None:
     assert ids() == set()
     assert check_middleware() == []
+    assert check_removed_settings() == []
 
 
 @pytest.mark.parametrize(
@@ -57,3 +58,10 @@ def test_missing_middleware_is_a_warning(settings: Any) -> None:
 def test_checks_are_registered_with_manage_py_check() -> None:
     with override_settings(WEBHOOKS_QUEUE="missing"), pytest.raises(SystemCheckError, match="E004"):
         call_command("check")
+
+
+def test_the_removed_worker_concurrency_setting_is_a_warning_pointing_to_more_processes() -> None:
+    with override_settings(WEBHOOKS_WORKER_CONCURRENCY=8):
+        [message] = check_removed_settings()
+    assert message.id == "webhooks_app.W002"
+    assert message.hint is not None and "rqworker-pool" in message.hint

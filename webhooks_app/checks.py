@@ -9,11 +9,13 @@ E006 WEBHOOKS_RETRY_SCHEDULE is not a list of non-negative numbers.
 E007 WEBHOOKS_DELIVERY_RETENTION_DAYS is not a positive integer.
 E008 WEBHOOKS_DELIVERY_LOG is not "all" or "failures".
 E009 WEBHOOKS_DENIED_NETWORKS / WEBHOOKS_ALLOWED_NETWORKS holds an invalid network.
-E010 WEBHOOKS_BATCH_SIZE / WEBHOOKS_CONCURRENCY / WEBHOOKS_WORKER_CONCURRENCY / byte limits are not positive integers.
+E010 WEBHOOKS_BATCH_SIZE / WEBHOOKS_CONCURRENCY / byte limits / WEBHOOKS_RELAY_INTERVAL are not positive.
 E011 WEBHOOKS_JINJA2_FILTERS is not a dict of name -> callable or importable dotted path.
 E012 WEBHOOKS_HTTP_PROXIES is not a dict of scheme -> proxy URL.
 E013 WEBHOOKS_HTTP_TIMEOUT is not shorter than the queue's job timeout.
 W001 WebhooksMiddleware is not in MIDDLEWARE (events carry no user or request id).
+W002 WEBHOOKS_WORKER_CONCURRENCY is set: it is gone (a worker runs one job at a time); run more
+     worker processes instead (``manage.py rqworker-pool <queue> --num-workers N``).
 """
 
 from __future__ import annotations
@@ -135,7 +137,6 @@ def _check_numbers() -> list[CheckMessage]:
     for name in (
         "WEBHOOKS_BATCH_SIZE",
         "WEBHOOKS_CONCURRENCY",
-        "WEBHOOKS_WORKER_CONCURRENCY",
         "WEBHOOKS_MAX_RESPONSE_BYTES",
         "WEBHOOKS_LOG_BODY_BYTES",
     ):
@@ -229,6 +230,22 @@ def check_settings(
 
 
 @register(Tags.compatibility)
+def check_removed_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    if not hasattr(settings, "WEBHOOKS_WORKER_CONCURRENCY"):
+        return []
+    return [
+        Warning(
+            "WEBHOOKS_WORKER_CONCURRENCY is no longer used: a WebhookWorker runs one job at a time.",
+            hint="For jobs at once, run more worker processes, e.g. "
+            "'manage.py rqworker-pool default --num-workers 4', and remove the setting.",
+            id="webhooks_app.W002",
+        )
+    ]
+
+
+@register(Tags.compatibility)
 def check_middleware(
     app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
@@ -243,4 +260,4 @@ def check_middleware(
     ]
 
 
-__all__ = ["check_middleware", "check_settings"]
+__all__ = ["check_middleware", "check_removed_settings", "check_settings"]

@@ -1,9 +1,10 @@
-"""Enqueueing: one Redis transaction per dispatch, jobs rq reads as its own, and a database outbox
-when Redis is down."""
+"""Enqueueing: one Redis transaction per dispatch (rq's ``enqueue_many`` in a pipeline), retries
+in rq's scheduled registry, and a database outbox when Redis is down."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from io import StringIO
 from typing import Any
 
@@ -20,13 +21,12 @@ from rq.serializers import JSONSerializer
 from demo.inventory.models import Site
 from tests.conftest import numbered_job, queued_deliveries
 from tests.redis_server import get_server
-from webhooks_app.dispatch import enqueue as queueing
 from webhooks_app.dispatch.enqueue import (
     FAILURE_TTL,
     JOB_FUNC,
     RESULT_TTL,
-    JobSpec,
     describe,
+    enqueue_jobs,
     get_queue,
     job_timeout,
     push_jobs,
@@ -129,12 +129,6 @@ def test_a_job_already_in_redis_is_not_pushed_again(queue: Queue, site_rule: Eve
     assert queue.count == 1
 
 
-def fetched(queue: Queue, spec: JobSpec) -> dict[str, Any]:
-    """The job's ``Job.fetch(...).to_dict()`` without its timestamps."""
-    fields = Job.fetch(spec["id"], connection=queue.connection).to_dict()
-    return {k: v for k, v in fields.items() if k not in ("created_at", "enqueued_at")}
-
-
 def test_a_pushed_job_is_the_delivery_job_rq_would_queue(queue: Queue) -> None:
     spec = numbered_job(1)
     push_jobs([spec])
@@ -149,31 +143,31 @@ def test_a_pushed_job_is_the_delivery_job_rq_would_queue(queue: Queue) -> None:
     assert queue.job_ids == [spec["id"]]
 
 
-def test_pushing_through_rq_or_the_job_writer_queues_the_same_job(
-    queue: Queue, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    written = numbered_job(1)
-    by_rq: JobSpec = {"id": "by-rq", "deliveries": written["deliveries"]}
-    push_jobs([written])
-    monkeypatch.setattr(queueing, "writes_jobs", lambda queue: False)
-    push_jobs([by_rq])
-    assert fetched(queue, written) == fetched(queue, by_rq)
-    assert queue.job_ids == [written["id"], "by-rq"]
-
-
-def test_a_scheduled_job_through_rq_or_the_job_writer_is_the_same_job(
-    queue: Queue, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    written = numbered_job(1, attempt=2)
-    by_rq: JobSpec = {"id": "by-rq", "deliveries": written["deliveries"]}
-    schedule_job(written, 3600)
-    monkeypatch.setattr(queueing, "writes_jobs", lambda queue: False)
-    schedule_job(by_rq, 3600)
-    assert fetched(queue, written) == fetched(queue, by_rq)
-    assert fetched(queue, written)["status"] == JobStatus.SCHEDULED
-    assert sorted(ScheduledJobRegistry(queue=queue).get_job_ids()) == sorted(
-        [written["id"], "by-rq"]
+def test_a_scheduled_job_is_the_same_job_waiting_in_the_scheduled_registry(queue: Queue) -> None:
+    spec = numbered_job(1, attempt=2)
+    schedule_job(spec, 3600)
+    job = Job.fetch(spec["id"], connection=queue.connection)
+    assert (job.func_name, job.args, job.description) == (
+        JOB_FUNC,
+        (spec["deliveries"],),
+        describe(spec),
     )
+    assert (job.retries_left, job.retry_intervals) == (3, [5])
+    assert job.get_status() == JobStatus.SCHEDULED
+    [scheduled_id] = ScheduledJobRegistry(queue=queue).get_job_ids()
+    assert scheduled_id == spec["id"]
+    due = ScheduledJobRegistry(queue=queue).get_scheduled_time(scheduled_id)
+    assert 3590 < (due - datetime.now(UTC)).total_seconds() <= 3600
+    assert queue.job_ids == []
+
+
+def test_jobs_are_queued_before_enqueue_jobs_returns_even_with_an_unconfirmed_list(
+    queue: Queue,
+) -> None:
+    unconfirmed: list[Any] = []
+    enqueue_jobs([numbered_job(1)], unconfirmed)
+    assert queue.job_ids == [numbered_job(1)["id"]]
+    assert unconfirmed == []  # nothing left for the caller to confirm
 
 
 def test_pushing_no_jobs_takes_no_round_trip(

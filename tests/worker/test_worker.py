@@ -1,40 +1,23 @@
-"""The worker process: jobs at once in threads, an object's events in order, warm shutdown."""
+"""The worker process: one job at a time, an object's events in order, warm shutdown, several
+workers at once under ``rqworker-pool``."""
 
 from __future__ import annotations
 
 import os
-import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
 
 import pytest
 from django.db import transaction
 from rq import Queue
-from rq.timeouts import TimerDeathPenalty, UnixSignalDeathPenalty
 
 from demo.inventory.models import Site
 from tests.conftest import make_rule, make_webhook
-from tests.worker_processes import WorkerPool, wait_until
+from tests.worker_processes import WorkerPool, WorkerProcess, wait_until
 from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery
 from webhooks_app.receiver import Receiver
-from webhooks_app.worker import WebhookWorker
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-DELAY = 1.5  # every answer of the receiver takes this long
-
-
-@pytest.mark.timeout(120)
-def test_one_worker_sends_the_jobs_of_separate_transactions_at_once(pool: WorkerPool) -> None:
-    with Receiver(secret="s3cret", delay=DELAY) as receiver:
-        make_rule(make_webhook(receiver.url, secret="s3cret"), events=("object_created",))
-        pool.start(with_scheduler=True)
-        for i in range(4):
-            Site.objects.create(name=f"Site {i}", slug=f"site-{i}")  # four commits, four jobs
-        requests = receiver.wait_for(4, timeout=30)
-    # All four were in flight together: the last arrived before the first was answered.
-    arrivals = sorted(r.received_at for r in requests)
-    assert arrivals[-1] - arrivals[0] < DELAY
 
 
 @pytest.mark.timeout(120)
@@ -70,7 +53,7 @@ def test_a_warm_shutdown_finishes_the_running_delivery_and_takes_no_new_job(
         receiver.wait_for(1, timeout=30)  # the worker is waiting for the answer
 
         worker.terminate()
-        time.sleep(0.5)
+        wait_until(lambda: _shutdown_requested(pool, worker), 10, "the worker to take the request")
         Site.objects.create(name="Second", slug="second")  # queued while it shuts down
         assert worker.process.wait(timeout=30) == 0
 
@@ -80,6 +63,11 @@ def test_a_warm_shutdown_finishes_the_running_delivery_and_takes_no_new_job(
     assert queue.count == 1  # the second job waits for another worker
     # Nothing of it is left running: no scheduler either.
     wait_until(lambda: _group_gone(worker.pid), 10, "the worker's process group to end")
+
+
+def _shutdown_requested(pool: WorkerPool, worker: WorkerProcess) -> bool:
+    record = pool.rq_worker(worker)
+    return record is not None and record.shutdown_requested_date is not None
 
 
 def _group_gone(pgid: int) -> bool:
@@ -105,37 +93,35 @@ def test_a_warm_shutdown_during_a_delivery_ends_the_worker_once_it_is_done(
     assert Delivery.objects.get().state == DeliveryState.SUCCEEDED
 
 
-@pytest.mark.timeout(120)
-def test_jobs_to_a_fast_receiver_are_not_held_up_by_jobs_to_a_slow_one(pool: WorkerPool) -> None:
-    with (
-        Receiver(secret="s3cret") as fast,
-        Receiver(secret="s3cret", delay=DELAY) as slow,
-    ):
-        make_rule(make_webhook(fast.url, secret="s3cret"), events=("object_updated",))
-        make_rule(make_webhook(slow.url, secret="s3cret"), events=("object_deleted",))
-        pool.start(with_scheduler=True)
-        site = Site.objects.create(name="Busy", slug="busy")  # no rule for creates
-        for i in range(3):  # the worker learns that this receiver answers at once
-            site.description = f"warm-up {i}"
-            site.save()
-        fast.wait_for(3, timeout=30)
-        for i in range(3):
-            Site.objects.create(name=f"Gone {i}", slug=f"gone-{i}").delete()
-        slow.wait_for(1, timeout=30)
-        for i in range(5):
-            site.description = f"step {i}"
-            site.save()
-        updates = fast.wait_for(8, timeout=30)[3:]
-        deletes = slow.wait_for(3, timeout=30)
-    # The fast receiver got all five while the slow one was still answering its first.
-    assert max(r.received_at for r in updates) < min(r.received_at for r in deletes) + DELAY
-    assert [r.json()["data"]["description"] for r in updates] == [f"step {i}" for i in range(5)]
-
-
-def test_job_timeouts_use_the_alarm_signal_in_the_main_thread_and_timers_elsewhere(
-    queue: Queue,
+@pytest.mark.timeout(180)
+def test_a_pool_of_two_workers_shares_the_queue_and_delivers_each_event_once(
+    queue: Queue, pool: WorkerPool
 ) -> None:
-    worker = WebhookWorker([queue], connection=queue.connection)
-    assert worker.death_penalty_class is UnixSignalDeathPenalty
-    with ThreadPoolExecutor(1) as other:
-        assert other.submit(lambda: worker.death_penalty_class).result() is TimerDeathPenalty
+    with Receiver(secret="s3cret", delay=0.05) as receiver:
+        receiver.set_responses([503])  # the first delivery is retried (a pool runs a scheduler)
+        make_rule(make_webhook(receiver.url, secret="s3cret"), events=("object_created",))
+        workers = pool.start_pool(2)
+        names = [f"Pooled {i}" for i in range(40)]
+        for name in names:
+            Site.objects.create(name=name, slug=name.lower().replace(" ", "-"))  # a job each
+        receiver.wait_for(41, timeout=60)
+        wait_until(lambda: _settled(queue), 30, "the queue to settle")  # every job has ended
+        requests = receiver.requests
+
+    events = Counter(r.header("X-Hook-Event-Id") for r in requests)
+    assert len(events) == 40 and sorted(events.values()) == [1] * 39 + [2]
+    assert sorted(r.json()["data"]["name"] for r in requests if r.status == 200) == sorted(names)
+    assert set(Delivery.objects.values_list("state", flat=True)) == {DeliveryState.SUCCEEDED}
+    records = pool.rq_workers(workers)
+    assert len(records) == 2
+    assert all(record.successful_job_count > 0 for record in records), [
+        record.successful_job_count for record in records
+    ]
+
+
+def _settled(queue: Queue) -> bool:
+    return (
+        queue.count == 0
+        and queue.scheduled_job_registry.get_job_count(cleanup=False) == 0
+        and queue.started_job_registry.get_job_count(cleanup=False) == 0
+    )

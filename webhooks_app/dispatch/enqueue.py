@@ -1,21 +1,19 @@
 """Putting delivery jobs on the RQ queue, with a database outbox when Redis is unreachable.
 
-All jobs of one dispatch go to Redis in one MULTI/EXEC transaction (one round trip, sent by
-:mod:`~webhooks_app.dispatch.redis_transaction`; in a request its answer is read once the response is
-out, see :mod:`~webhooks_app.capture.middleware`). The jobs' hashes are written by
-:mod:`~webhooks_app.dispatch.jobwriter` (what rq's own ``enqueue_many`` would write, without building
-``Job`` objects), or by rq for a queue the writer leaves to rq. If Redis cannot be reached or
-refuses them, they are saved in
-:class:`~webhooks_app.models.OutboxEntry` rows in their own transaction and relayed later, once
-each: by the worker within a minute, or by ``manage.py webhooks_relay``.
+All jobs of one dispatch go to Redis in one MULTI/EXEC transaction, one round trip: rq's
+``Queue.prepare_data`` for each, then ``Queue.enqueue_many`` into a redis-py transaction
+pipeline, executed once. A retry is a new job, saved first and then put in rq's scheduled
+registry (see :func:`schedule_job`). If Redis cannot be reached or refuses the jobs, they are
+saved in :class:`~webhooks_app.models.OutboxEntry` rows in their own transaction and relayed
+later, once each: by the worker (every ``WEBHOOKS_RELAY_INTERVAL`` seconds), or by
+``manage.py webhooks_relay``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
-from functools import partial
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import django_rq
@@ -25,20 +23,29 @@ from django.db.models import F
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry
 
 from webhooks_app.conf import conf
-from webhooks_app.dispatch.jobwriter import (
-    JobKind,
-    NewJob,
-    enqueue_new_jobs,
-    save_new_job,
-    writes_jobs,
-)
-from webhooks_app.dispatch.redis_transaction import SentTransaction, send_transaction
 from webhooks_app.models import OutboxEntry
 from webhooks_app.specs import JobSpec, job_spec
 
-__all__ = ["JOB_FUNC", "JobSpec", "enqueue_jobs", "job_spec", "relay_outbox"]
+__all__ = [
+    "CRASH_RETRIES",
+    "CRASH_RETRY_INTERVAL",
+    "FAILURE_TTL",
+    "JOB_FUNC",
+    "RESULT_TTL",
+    "JobSpec",
+    "describe",
+    "enqueue_jobs",
+    "fail_job",
+    "get_queue",
+    "job_spec",
+    "job_timeout",
+    "push_jobs",
+    "relay_outbox",
+    "schedule_job",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,18 +57,6 @@ FAILURE_TTL = 30 * 24 * 3600
 # failures are retried by the job itself); a job that fails for good clears its retries first.
 CRASH_RETRIES = 3
 CRASH_RETRY_INTERVAL = 5
-DELIVERY_JOBS = JobKind(
-    JOB_FUNC,
-    result_ttl=RESULT_TTL,
-    failure_ttl=FAILURE_TTL,
-    retries=CRASH_RETRIES,
-    retry_intervals=(CRASH_RETRY_INTERVAL,),
-)
-
-
-def crash_retry() -> Retry:
-    return Retry(max=CRASH_RETRIES, interval=CRASH_RETRY_INTERVAL)
-
 
 _queues: dict[tuple[str, str], Queue] = {}
 
@@ -78,7 +73,8 @@ def get_queue() -> Queue:
 
 
 def job_timeout(count: int) -> int:
-    """Enough for every request of the job to time out, with room to record the results."""
+    """Enough for every request of the job to time out (connecting, then reading), with room
+    to record the results."""
     rounds = 1 + (count - 1) // max(1, conf.WEBHOOKS_CONCURRENCY)
     return int(conf.WEBHOOKS_HTTP_TIMEOUT * 2 * rounds + 30)
 
@@ -93,14 +89,9 @@ def describe(spec: JobSpec) -> str:
     return text + (f" (+{more} more)" if more else "")
 
 
-def _new_job(spec: JobSpec) -> NewJob:
-    deliveries = spec["deliveries"]
-    return NewJob(spec["id"], (deliveries,), describe(spec), job_timeout(len(deliveries)))
-
-
-def _rq_options(spec: JobSpec) -> dict[str, Any]:
-    """The job as arguments of rq's ``Queue.prepare_data`` and ``Queue.create_job`` (for
-    queues the job writer leaves to rq)."""
+def job_options(spec: JobSpec) -> dict[str, Any]:
+    """The job as keyword arguments of rq's ``Queue.prepare_data`` and ``Queue.create_job``:
+    ``deliver(deliveries)`` with the job's id, timeout, TTLs, description and crash retries."""
     return {
         "args": (spec["deliveries"],),
         "job_id": spec["id"],
@@ -108,53 +99,35 @@ def _rq_options(spec: JobSpec) -> dict[str, Any]:
         "result_ttl": RESULT_TTL,
         "failure_ttl": FAILURE_TTL,
         "description": describe(spec),
-        "retry": crash_retry(),
+        "retry": Retry(max=CRASH_RETRIES, interval=CRASH_RETRY_INTERVAL),
     }
 
 
 def push_jobs(specs: Sequence[JobSpec]) -> None:
     """Enqueue the jobs in one Redis transaction (one round trip; none for no jobs);
     raises RedisError if Redis is unreachable or refuses them."""
-    sent = send_jobs(specs)
-    if sent is not None:
-        sent.confirm()
-
-
-def send_jobs(specs: Sequence[JobSpec]) -> SentTransaction | None:
-    """Send the jobs without waiting for Redis's answer, which ``confirm()`` of the result
-    reads. None if nothing is left to confirm: no jobs, or a queue whose jobs rq writes
-    (pushed and answered at once). Raises RedisError if Redis is unreachable."""
     if not specs:
-        return None
+        return
     queue = get_queue()
+    datas = [Queue.prepare_data(JOB_FUNC, **job_options(spec)) for spec in specs]
     with queue.connection.pipeline() as pipe:
-        if writes_jobs(queue):
-            enqueue_new_jobs(pipe, queue, DELIVERY_JOBS, [_new_job(spec) for spec in specs])
-            return send_transaction(pipe)
-        datas = [Queue.prepare_data(JOB_FUNC, **_rq_options(spec)) for spec in specs]
         queue.enqueue_many(datas, pipeline=pipe)
         pipe.execute()
-    return None
 
 
 def schedule_job(spec: JobSpec, delay: float) -> None:
-    """Enqueue one job to run after ``delay`` seconds (needs a worker started with --with-scheduler).
+    """Enqueue one job to run after ``delay`` seconds (a worker started with --with-scheduler,
+    or rqworker-pool, moves it to the queue when it is due).
 
-    The job and its entry in the scheduled registry are written in one transaction. (RQ's own
-    ``enqueue_in`` adds the entry outside its pipeline, before the job is saved: a scheduler
-    looking in between drops the entry of a job it cannot find yet, and the retry is lost.)
+    The job is saved before its entry goes into rq's scheduled registry, so a scheduler never
+    finds an entry whose job it cannot fetch (it would drop it, and the retry would be lost).
+    (rq 2.x's ``Queue.schedule_job`` adds the entry outside the pipeline it is given, before
+    the job is saved.)
     """
     queue = get_queue()
-    due = int(time.time() + delay)
-    with queue.connection.pipeline() as pipe:
-        pipe.sadd(Queue.redis_queues_keys, queue.key)
-        if writes_jobs(queue):
-            save_new_job(pipe, queue, DELIVERY_JOBS, _new_job(spec), JobStatus.SCHEDULED)
-        else:
-            job = queue.create_job(JOB_FUNC, **_rq_options(spec), status=JobStatus.SCHEDULED)
-            job.save(pipeline=pipe)
-        pipe.zadd(queue.scheduled_job_registry.key, {spec["id"]: due})
-        pipe.execute()
+    job = queue.create_job(JOB_FUNC, **job_options(spec), status=JobStatus.SCHEDULED)
+    job.save()
+    queue.scheduled_job_registry.schedule(job, datetime.now(UTC) + timedelta(seconds=delay))
 
 
 def enqueue_jobs(
@@ -162,29 +135,15 @@ def enqueue_jobs(
 ) -> None:
     """Queue the jobs; if Redis is down, keep them in the outbox instead. Never raises RedisError.
 
-    With an ``unconfirmed`` list, the jobs are sent without waiting for Redis's answer, and a
-    callable that reads it is appended to the list (if Redis refused the jobs, it saves them to
-    the outbox after all): the caller must call it."""
+    ``unconfirmed`` is accepted for callers not yet updated, and ignored: Redis's answer is
+    always read here, before this returns."""
     try:
-        if unconfirmed is None:
-            push_jobs(specs)
-            return
-        sent = send_jobs(specs)
+        push_jobs(specs)
     except RedisError as exc:
-        _save_to_outbox(specs, exc)
-        return
-    if sent is not None:
-        unconfirmed.append(partial(_confirm, sent, specs))
+        save_to_outbox(specs, exc)
 
 
-def _confirm(sent: SentTransaction, specs: Sequence[JobSpec]) -> None:
-    try:
-        sent.confirm()
-    except RedisError as exc:
-        _save_to_outbox(specs, exc)
-
-
-def _save_to_outbox(specs: Sequence[JobSpec], exc: RedisError) -> None:
+def save_to_outbox(specs: Sequence[JobSpec], exc: RedisError) -> None:
     logger.warning(
         "Redis did not take %d webhook job(s) (%s); saved to the outbox for relay", len(specs), exc
     )
@@ -230,8 +189,6 @@ def relay_outbox(batch_size: int = 500) -> int:
 def fail_job(spec: JobSpec, message: str) -> None:
     """Put a job for one failed delivery straight into RQ's failed registry, so an operator can
     requeue just that delivery (used when a multi-delivery job has a delivery that failed)."""
-    from rq.registry import FailedJobRegistry
-
     queue = get_queue()
     job = Job.create(
         JOB_FUNC,
@@ -245,8 +202,6 @@ def fail_job(spec: JobSpec, message: str) -> None:
         description=describe(spec),
         status=JobStatus.FAILED,
     )
-    registry = FailedJobRegistry(queue=queue)
     with queue.connection.pipeline() as pipe:
-        job.save(pipeline=pipe)
-        registry.add(job, ttl=FAILURE_TTL, exc_string=message, pipeline=pipe)
+        FailedJobRegistry(queue=queue).add(job, ttl=FAILURE_TTL, exc_string=message, pipeline=pipe)
         pipe.execute()

@@ -1,17 +1,19 @@
-"""The RQ job that delivers webhooks: ``deliver(deliveries)``.
+"""The RQ job that delivers webhooks: ``deliver(deliveries)`` (its dotted path is the job's
+``func_name``, see :data:`webhooks_app.dispatch.enqueue.JOB_FUNC`).
 
-A job carries one or more deliveries (plain dicts built by :mod:`webhooks_app.dispatch.matching`). It
-loads the webhooks, renders and signs every request in this thread, sends them concurrently over
-pooled connections, writes the delivery log in one batch, and then, one by one, schedules a retry
-for each delivery that failed transiently. A delivery that fails for good ends in RQ's failed
-registry as a job of its own, which an operator can requeue.
+A job carries one or more deliveries (plain-data :class:`~webhooks_app.specs.DeliverySpec`
+dicts built by :mod:`webhooks_app.dispatch.matching`). It loads the webhooks, sends every
+delivery (:func:`send_all`: rendered, signed, several in flight at once), writes the delivery
+log in one batch, and then, one by one, schedules a retry for each delivery that failed
+transiently. A delivery that fails for good ends in RQ's failed registry: a single-delivery job
+fails itself; a multi-delivery job puts a job of its own there for that delivery, which an
+operator can requeue.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from rq import get_current_job
@@ -25,12 +27,14 @@ from webhooks_app.delivery.log import (
     logged_deliveries,
     record_results,
 )
+from webhooks_app.delivery.retry_policy import next_delay
 from webhooks_app.delivery.webhook_cache import webhooks_by_id
-from webhooks_app.dispatch.enqueue import CRASH_RETRIES, JobSpec, fail_job, job_spec, schedule_job
+from webhooks_app.dispatch.enqueue import CRASH_RETRIES, fail_job, schedule_job
 from webhooks_app.exceptions import WebhookError
 from webhooks_app.models import Webhook
+from webhooks_app.specs import DeliverySpec, job_spec
 
-__all__ = ["DeliveryFailed", "deliver", "deliver_jobs"]
+__all__ = ["DeliveryFailed", "deliver", "deliver_all"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +44,9 @@ class DeliveryFailed(WebhookError):
     failed registry with this message)."""
 
 
-def _send_all(items: list[tuple[dict[str, Any], Webhook | None, int]]) -> list[AttemptResult]:
+def send_all(items: list[tuple[DeliverySpec, Webhook | None, int]]) -> list[AttemptResult]:
+    """Attempt ``number`` of each ``(delivery, webhook, number)``, several in flight at once;
+    the results in the order of ``items``."""
     return send_concurrently(
         items,
         lambda item: begin_attempt(*item),
@@ -49,8 +55,9 @@ def _send_all(items: list[tuple[dict[str, Any], Webhook | None, int]]) -> list[A
     )
 
 
-def deliver(deliveries: list[dict[str, Any]]) -> str:
-    (outcome,) = deliver_jobs([deliveries], rerun=_is_rerun())
+def deliver(deliveries: list[DeliverySpec]) -> str:
+    """The RQ job: deliver ``deliveries``; a summary such as ``"2 succeeded, 1 retrying"``."""
+    outcome = deliver_all(deliveries, rerun=is_rerun())
     if isinstance(outcome, DeliveryFailed):
         current = get_current_job()
         if current is not None:
@@ -59,91 +66,82 @@ def deliver(deliveries: list[dict[str, Any]]) -> str:
     return outcome
 
 
-def deliver_jobs(
-    jobs: list[list[dict[str, Any]]], *, rerun: bool = False
-) -> list[str | DeliveryFailed]:
-    """Deliver the deliveries of several jobs together (one send, one delivery-log batch);
-    per job, its summary, or the DeliveryFailed of a single-delivery job that failed for good.
-    ``rerun``: these jobs ran before and were interrupted (see :func:`_is_rerun`)."""
-    deliveries = [delivery for job in jobs for delivery in job]
-    webhook_ids = {d["webhook_id"] for d in deliveries if d.get("webhook_id") is not None}
-    webhooks = webhooks_by_id(webhook_ids)
+def deliver_all(deliveries: list[DeliverySpec], *, rerun: bool = False) -> str | DeliveryFailed:
+    """Deliver the deliveries of one job (one send, one delivery-log batch): its summary, or
+    the DeliveryFailed of a single-delivery job that failed for good. ``rerun``: the job ran
+    before and was interrupted (see :func:`is_rerun`)."""
+    webhooks = webhooks_by_id({d["webhook_id"] for d in deliveries})
     # A first attempt of a fresh job cannot be in the log yet: no query on the hot path.
-    fresh = not rerun and all(int(d.get("attempt", 1)) == 1 for d in deliveries)
+    fresh = not rerun and all(int(d["attempt"]) == 1 for d in deliveries)
     known = {} if fresh else logged_deliveries([d["delivery_id"] for d in deliveries])
-    items = []
-    owners: list[int] = []  # the job of each item
+    items: list[tuple[DeliverySpec, Webhook | None, int]] = []
     interrupted: list[AttemptResult] = []
-    for owner, job in enumerate(jobs):
-        for delivery in job:
-            webhook = webhooks.get(delivery["webhook_id"])
-            if webhook is not None:
-                delivery["webhook_name"] = webhook.name
-            number = int(delivery.get("attempt", 1))
-            logged = known.get(delivery["delivery_id"])
-            if rerun and logged is not None and logged.succeeded and logged.attempts >= number:
-                continue  # delivered before this job was interrupted: never send it twice
-            if rerun and (logged is None or logged.attempts < number):
-                interrupted.append(interrupted_attempt(delivery, number))
-                number += 1
-            elif logged is not None:
-                number = max(number, logged.attempts + 1)
-            items.append((delivery, webhook, number))
-            owners.append(owner)
-    results = _send_all(items)
+    for delivery in deliveries:
+        webhook = webhooks.get(delivery["webhook_id"])
+        if webhook is not None:
+            delivery["webhook_name"] = webhook.name
+        number = int(delivery["attempt"])
+        logged = known.get(delivery["delivery_id"])
+        if rerun and logged is not None and logged.succeeded and logged.attempts >= number:
+            continue  # delivered before this job was interrupted: never send it twice
+        if rerun and (logged is None or logged.attempts < number):
+            interrupted.append(interrupted_attempt(delivery, number))
+            number += 1
+        elif logged is not None:
+            number = max(number, logged.attempts + 1)
+        items.append((delivery, webhook, number))
+    results = send_all(items)
     for result in results:
         if result.outcome == AttemptOutcome.RETRYABLE:
-            result.next_attempt_at = _retry_time(result)
+            result.next_attempt_at = retry_time(result)
     record_results([*interrupted, *results], {k: v.attempts for k, v in known.items()})
-    per_job: list[list[AttemptResult]] = [[] for _ in jobs]
-    for owner, result in zip(owners, results, strict=True):
-        per_job[owner].append(result)
-    return [_follow_up(job_results) for job_results in per_job]
+    return follow_up(results)
 
 
-def _is_rerun() -> bool:
+def is_rerun() -> bool:
     """Whether this job ran before and was interrupted (its worker died or it crashed): RQ
     spends one of the job's crash retries to run it again."""
     job = get_current_job()
     return job is not None and job.retries_left is not None and job.retries_left < CRASH_RETRIES
 
 
-def _retry_time(result: AttemptResult) -> Any:
-    from webhooks_app.delivery.retry_policy import next_delay
-
-    delay = next_delay(result.number, result.delivery.get("_retry_after"))
+def retry_time(result: AttemptResult) -> datetime | None:
+    delay = next_delay(result.number, result.delivery.get("retry_after"))
     if delay is None:
         return None
     return timezone.now() + timedelta(seconds=delay)
 
 
-def _follow_up(results: list[AttemptResult]) -> str | DeliveryFailed:
+def next_attempt(result: AttemptResult) -> DeliverySpec:
+    """The delivery of ``result``, as the next attempt's job carries it."""
+    delivery: DeliverySpec = {**result.delivery, "attempt": result.number + 1}
+    delivery.pop("retry_after", None)
+    return delivery
+
+
+def follow_up(results: list[AttemptResult]) -> str | DeliveryFailed:
+    """Schedule the retries, fail what failed for good; the job's summary."""
     counts = {"succeeded": 0, "retrying": 0, "failed": 0}
     failures: list[AttemptResult] = []
     for result in results:
-        delivery = dict(result.delivery)
-        delivery.pop("_retry_after", None)
         if result.outcome == AttemptOutcome.SUCCEEDED:
             counts["succeeded"] += 1
         elif result.next_attempt_at is not None:
             counts["retrying"] += 1
             delay = max(0.0, (result.next_attempt_at - timezone.now()).total_seconds())
-            schedule_job(job_spec([{**delivery, "attempt": result.number + 1}]), delay)
+            schedule_job(job_spec([next_attempt(result)]), delay)
         else:
             counts["failed"] += 1
             failures.append(result)
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     if failures and len(results) == 1:
-        return DeliveryFailed(_failure_message(failures[0]))
+        return DeliveryFailed(failure_message(failures[0]))
     for result in failures:
-        delivery = {**result.delivery, "attempt": result.number + 1}
-        delivery.pop("_retry_after", None)
-        spec: JobSpec = job_spec([delivery])
-        fail_job(spec, _failure_message(result))
+        fail_job(job_spec([next_attempt(result)]), failure_message(result))
     return summary
 
 
-def _failure_message(result: AttemptResult) -> str:
+def failure_message(result: AttemptResult) -> str:
     d = result.delivery
-    where = f"{d['event_type']} {d['object_type']}:{d.get('object_id', '')} (event {d['event_id']})"
+    where = f"{d['event_type']} {d['object_type']}:{d['object_id']} (event {d['event_id']})"
     return f"Webhook delivery failed after {result.number} attempt(s): {where}: {result.error}"
