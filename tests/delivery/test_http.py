@@ -3,6 +3,7 @@ webhook, proxies from settings only, keep-alive connections shared by threads)."
 
 from __future__ import annotations
 
+import base64
 import shutil
 import socket
 import subprocess
@@ -160,6 +161,16 @@ def test_requests_through_a_proxy_name_the_whole_target(receiver: Receiver) -> N
         assert send(post(target)).status_code == 200
     [request] = receiver.wait_for(1)
     assert request.path == target
+
+
+def test_credentials_in_the_proxy_url_are_sent_to_the_proxy(receiver: Receiver) -> None:
+    proxy = receiver.url.replace("http://", "http://us%40er:p%3Ass@")
+    with override_settings(WEBHOOKS_HTTP_PROXIES={"http": proxy}):
+        send(post("http://127.0.0.1:9/"))
+    [request] = receiver.wait_for(1)
+    assert request.header("Proxy-Authorization") == "Basic " + base64.b64encode(
+        b"us@er:p:ss"
+    ).decode("ascii")
 
 
 def test_a_proxy_for_another_scheme_is_not_used(receiver: Receiver) -> None:

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote
 
 import certifi
 import urllib3
@@ -183,7 +184,8 @@ def _make_proxy_manager(proxy_url: str, verify: bool | str) -> urllib3.PoolManag
 
             return SOCKSProxyManager(proxy_url, **kwargs)
         if auth:
-            kwargs["proxy_headers"] = make_headers(proxy_basic_auth=auth)
+            user_password = ":".join(unquote(part) for part in auth.split(":", 1))
+            kwargs["proxy_headers"] = make_headers(proxy_basic_auth=user_password)
         return urllib3.ProxyManager(proxy_url, **kwargs)
     except (ImportError, errors.HTTPError, ValueError) as exc:
         raise InvalidRequest(f"The proxy {proxy_url!r} cannot be used: {exc}") from exc
@@ -209,9 +211,12 @@ def send(
     follows redirects."""
     target = target_of(request.url)
     seconds = conf.WEBHOOKS_HTTP_TIMEOUT if timeout is None else timeout
+    headers = request.headers
+    if not any(name.lower() == "host" for name in headers):  # a webhook's own Host header wins
+        headers = {"Host": target.host_header, **headers}
     options: dict[str, Any] = {
         "body": request.body or None,
-        "headers": {"Host": target.host_header, **request.headers},
+        "headers": headers,
         "retries": False,
         "redirect": False,
         "assert_same_host": False,
