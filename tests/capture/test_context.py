@@ -7,6 +7,8 @@ queue show how the events left.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import transaction
 from rq import Queue
@@ -201,3 +203,16 @@ def test_with_autocommit_turned_off_by_hand_a_change_leaves_when_recorded(
         transaction.commit()
     finally:
         transaction.set_autocommit(True)
+
+
+@pytest.mark.django_db(transaction=False)
+def test_in_a_django_test_case_events_leave_when_the_on_commit_callbacks_run(
+    queue: Queue, site_rule: EventRule, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Django's ``TestCase`` never commits; its ``captureOnCommitCallbacks`` runs them."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        create("One")
+        create("Two")
+        assert queue.count == 0
+    assert len(callbacks) == 2  # one per event
+    assert jobs(queue) == [[("created", "One"), ("created", "Two")]]
