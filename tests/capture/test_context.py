@@ -216,3 +216,40 @@ def test_in_a_django_test_case_events_leave_when_the_on_commit_callbacks_run(
         assert queue.count == 0
     assert len(callbacks) == 2  # one per event
     assert jobs(queue) == [[("created", "One"), ("created", "Two")]]
+
+
+def test_a_relation_changed_in_a_rolled_back_savepoint_keeps_its_stored_prechange(
+    queue: Queue, site_rule: EventRule
+) -> None:
+    old, new, other = (Tag.objects.create(name=n, slug=n.lower()) for n in ("Old", "New", "Other"))
+    site = create("Tagged")
+    site.tags.set([old])
+    queue.empty()
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                site.tags.set([new])
+                raise Dropped
+        except Dropped:
+            pass
+        site.tags.set([other])
+    [[delivery]] = queued_deliveries(queue)
+    assert delivery["context"]["snapshots"]["prechange"]["tags"] == ["Old"]
+    assert delivery["context"]["snapshots"]["postchange"]["tags"] == ["Other"]
+
+
+def test_a_rolled_back_transaction_leaves_nothing_behind_for_the_next_one(
+    queue: Queue, site_rule: EventRule
+) -> None:
+    old, new, other = (Tag.objects.create(name=n, slug=n.lower()) for n in ("Old", "New", "Other"))
+    site = create("Tagged")
+    site.tags.set([old])
+    queue.empty()
+    with pytest.raises(Dropped), transaction.atomic():
+        site.tags.set([new])
+        raise Dropped
+    with transaction.atomic():
+        Site.objects.get(pk=site.pk).tags.set([other])
+    [[delivery]] = queued_deliveries(queue)
+    assert delivery["context"]["snapshots"]["prechange"]["tags"] == ["Old"]
+    assert delivery["context"]["snapshots"]["postchange"]["tags"] == ["Other"]

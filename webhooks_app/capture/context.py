@@ -32,6 +32,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from threading import local
 from typing import Any
+from weakref import WeakValueDictionary
 
 from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.transaction import TransactionManagementError
@@ -125,14 +126,16 @@ class Batch:
 
     Each event's on-commit callback (:class:`Committed`) adds it to ``committed``; the callback
     of the last event recorded releases the batch. ``recorded`` holds each object's first event
-    since the last release, committed or not, for :func:`pending_event`.
+    since the last release, for :func:`pending_event`, weakly: only Django's reference to the
+    event's callback keeps it, so the events of a rolled-back transaction or savepoint are gone
+    from it as soon as Django discards their callbacks.
     """
 
     def __init__(self) -> None:
         self.count = 0  # events recorded; the callback numbered ``count`` releases
         self.committing = False  # a callback ran: the transaction has committed
         self.committed = EventQueue()
-        self.recorded: dict[str, Event] = {}
+        self.recorded: WeakValueDictionary[str, Event] = WeakValueDictionary()
 
     def record(self, event: Event, using: str) -> None:
         """Called inside a transaction only (so ``on_commit`` defers the callback)."""

@@ -27,7 +27,6 @@ from webhooks_app.capture.snapshots import LOADED_VALUES, capture_values, curren
 from webhooks_app.choices import EventType
 
 # Kept in the instance's __dict__ between the signals of one change (our own names).
-LOADED = LOADED_VALUES
 PRE = "_webhooks_pre"
 PRE_M2M = "_webhooks_pre_m2m"
 
@@ -44,7 +43,7 @@ def remember_loaded_values(
     sender: type[models.Model], instance: models.Model, **kwargs: Any
 ) -> None:
     if is_registered(sender):
-        instance.__dict__[LOADED] = capture_values(instance)
+        instance.__dict__[LOADED_VALUES] = capture_values(instance)
 
 
 @receiver(pre_save)
@@ -61,7 +60,7 @@ def capture_prechange(
         # An instance built in memory with a primary key: ask the database what it replaces.
         instance.__dict__[PRE] = _stored_values(instance, using)
         return
-    loaded: dict[str, Any] | None = instance.__dict__.get(LOADED)
+    loaded: dict[str, Any] | None = instance.__dict__.get(LOADED_VALUES)
     if loaded is None or len(loaded) < len(sender._meta.concrete_fields):
         stored = _stored_values(instance, using)
         loaded = {**(stored or {}), **(loaded or {})} if stored else loaded
@@ -88,7 +87,7 @@ def record_save(
         object_key(instance), instance, event_type, pre_values, m2m_empty=created, writes_m2m=False
     )
     record_event(event, using)
-    instance.__dict__[LOADED] = capture_values(instance)
+    instance.__dict__[LOADED_VALUES] = capture_values(instance)
 
 
 def _m2m_field(
@@ -119,7 +118,7 @@ def _record_m2m_change(
     if not changed:
         return
     captured = {field.name: pre_m2m.pop(field.name)} if field.name in pre_m2m else {}
-    pre_values = instance.__dict__.get(LOADED) or capture_values(instance)
+    pre_values = instance.__dict__.get(LOADED_VALUES) or capture_values(instance)
     event = Event(
         object_key(instance), instance, EventType.OBJECT_UPDATED, dict(pre_values), captured
     )
@@ -187,7 +186,7 @@ def record_delete(
 ) -> None:
     if not is_registered(sender):
         return
-    loaded = instance.__dict__.get(LOADED)
+    loaded = instance.__dict__.get(LOADED_VALUES)
     pre_values = loaded if loaded and not instance._state.adding else capture_values(instance)
     event = Event(
         object_key(instance),
