@@ -173,7 +173,7 @@ def test_the_worker_command_runs_a_pool_of_workers_that_delivers_and_stops_warm(
         )
     try:
         wait_until(lambda: Worker.count(queue=queue) == size, 60, f"{size} workers to register")
-        assert {parent_of(worker.pid) for worker in Worker.all(queue=queue)} == {pool.pid}
+        assert {parent_of(worker.pid or 0) for worker in Worker.all(queue=queue)} == {pool.pid}
         assert healthy()
 
         Site.objects.create(name="Pooled", slug="pooled")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -99,7 +99,7 @@ class RedisCounters:
 
     @classmethod
     def read(cls, connection: redis.Redis[bytes]) -> RedisCounters:
-        info: dict[str, Any] = connection.info("stats")
+        info: Mapping[str, Any] = connection.info("stats")
         return cls(
             int(info["total_reads_processed"]),
             int(info["total_commands_processed"]),

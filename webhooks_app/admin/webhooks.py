@@ -19,8 +19,6 @@ from webhooks_app.models import Delivery, Webhook
 
 # django-stubs makes ModelAdmin generic, but Django's class cannot be subscripted at run time.
 if TYPE_CHECKING:
-    from django.contrib.admin.options import _FieldOpts
-
     WebhookAdminBase = admin.ModelAdmin[Webhook]
 else:
     WebhookAdminBase = admin.ModelAdmin
@@ -31,7 +29,8 @@ TEMPLATE_HELP = (
     "<code>{{ model }}</code>, <code>{{ data }}</code>, <code>{{ snapshots }}</code>, "
     "<code>{{ username }}</code>, <code>{{ timestamp }}</code>."
 )
-REQUEST_FIELDSETS: list[tuple[str, _FieldOpts]] = [
+# Typed by django-stubs' private _FieldOpts, which we do not import: Any.
+REQUEST_FIELDSETS: list[Any] = [
     ("Webhook", {"fields": ["name", "description"]}),
     (
         "HTTP request",

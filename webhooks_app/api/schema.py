@@ -121,11 +121,11 @@ class ClosedBriefExtension(OpenApiSerializerExtension):  # type: ignore[no-untyp
         return schema
 
 
-class BriefWebhookExtension(ClosedBriefExtension):
+class BriefWebhookExtension(ClosedBriefExtension):  # type: ignore[no-untyped-call]
     target_class = "webhooks_app.api.serializers.BriefWebhookSerializer"
 
 
-class BriefEventRuleExtension(ClosedBriefExtension):
+class BriefEventRuleExtension(ClosedBriefExtension):  # type: ignore[no-untyped-call]
     target_class = "webhooks_app.api.serializers.BriefEventRuleSerializer"
 
 

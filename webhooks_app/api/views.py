@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import Model, Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,6 +16,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
 
 from webhooks_app.api.bulk import BulkModelViewSet
 from webhooks_app.api.conflicts import CONFLICT_ERRORS, Conflict, describe_conflict
@@ -39,9 +40,6 @@ from webhooks_app.delivery.preview import preview_request
 from webhooks_app.delivery.redelivery import redeliver, send_test
 from webhooks_app.models import Delivery, DeliveryAttempt, EventRule, Webhook
 
-if TYPE_CHECKING:
-    from rest_framework.permissions import _PermissionClass
-
 __all__ = ["DeliveryViewSet", "EventRuleViewSet", "WebhookViewSet"]
 
 M = TypeVar("M", bound=Model)
@@ -55,21 +53,21 @@ class QueueUnavailable(APIException):
     default_code = "queue_unavailable"
 
 
-class ApiViewMixin:
+class ApiViewMixin(APIView):
     """What every endpoint of this API shares: JSON bodies only, model permissions, bounded
-    pagination, and 409 (never 500) for protected deletes and constraint violations."""
+    pagination, and 409 (never 500) for protected deletes and constraint violations. Put it
+    first among a view's bases."""
 
     parser_classes: Sequence[type[BaseParser]] = [SafeJSONParser]
     pagination_class: type[BasePagination] | None = BoundedLimitOffsetPagination
-    permission_classes: Sequence[_PermissionClass] = [ModelPermissions]
+    permission_classes = [ModelPermissions]
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, CONFLICT_ERRORS):
             exc = Conflict(describe_conflict(exc))
         elif isinstance(exc, RedisError):
             exc = QueueUnavailable()
-        response: Response = super().handle_exception(exc)  # type: ignore[misc]
-        return response
+        return super().handle_exception(exc)
 
 
 class ConfigViewSet(ApiViewMixin, BulkModelViewSet[M]):
