@@ -6,12 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import Model, ProtectedError, RestrictedError
+from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
-from rest_framework.test import APIClient
+from rest_framework.test import APIRequestFactory, force_authenticate
 
 from demo.inventory.api.views import SiteViewSet
 from demo.inventory.models import Site
-from tests.inventory.factories import make_device, make_site
+from tests.inventory.factories import make_device, make_site, make_user
 from webhooks_app.api.conflicts import describe_conflict
 
 SITES = "/api/inventory/sites/"
@@ -40,30 +41,41 @@ def test_integrity_error_gives_the_database_message() -> None:
     assert message == "A database constraint failed: UNIQUE constraint failed: inventory_site.slug"
 
 
-def fail_on_second_save(error: Exception) -> Any:
-    calls: list[int] = []
+class FailingSiteViewSet(SiteViewSet):
+    """The sites API with a save that fails with ``error``: the second save of a bulk create,
+    or a single create (the viewset's documented hooks, overridden)."""
+
+    error: Exception | None = None
 
     def perform_bulk_save(
-        self: SiteViewSet, serializer: BaseSerializer[Site], instance: None, data: Any
+        self, serializer: BaseSerializer[Site], instance: Site | None, validated_data: Any
     ) -> Site:
-        calls.append(1)
-        if len(calls) == 2:
-            raise error
-        return serializer.create(data)
+        self.saves = getattr(self, "saves", 0) + 1  # one view instance per request
+        if self.saves == 2 and self.error is not None:
+            raise self.error
+        return super().perform_bulk_save(serializer, instance, validated_data)
 
-    return perform_bulk_save
+    def perform_create(self, serializer: BaseSerializer[Site]) -> None:
+        if self.error is not None:
+            raise self.error
+        super().perform_create(serializer)
+
+
+def create_with_failing_save(error: Exception, body: Any) -> Response:
+    """POST ``body`` to the sites list of a :class:`FailingSiteViewSet`, as a superuser."""
+    request = APIRequestFactory().post(SITES, body, format="json")
+    force_authenticate(request, user=make_user(username="root", superuser=True))
+    response: Response = FailingSiteViewSet.as_view({"post": "create"}, error=error)(request)
+    return response
 
 
 @pytest.mark.django_db
-def test_integrity_error_in_a_bulk_create_is_409_and_creates_nothing(
-    api: APIClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_integrity_error_in_a_bulk_create_is_409_and_creates_nothing() -> None:
     error = IntegrityError("UNIQUE constraint failed: inventory_site.slug")
-    monkeypatch.setattr(SiteViewSet, "perform_bulk_save", fail_on_second_save(error))
     body = [{"name": "A", "slug": "a"}, {"name": "B", "slug": "b"}]
-    response = api.post(SITES, body, format="json")
+    response = create_with_failing_save(error, body)
     assert response.status_code == 409
-    assert response.json()["errors"] == [
+    assert response.data["errors"] == [
         {
             "index": 1,
             "detail": "A database constraint failed: UNIQUE constraint failed: inventory_site.slug",
@@ -73,26 +85,18 @@ def test_integrity_error_in_a_bulk_create_is_409_and_creates_nothing(
 
 
 @pytest.mark.django_db
-def test_model_validation_error_while_saving_is_400_naming_the_item(
-    api: APIClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_model_validation_error_while_saving_is_400_naming_the_item() -> None:
     error = ValidationError({"slug": ["Reserved."]})
-    monkeypatch.setattr(SiteViewSet, "perform_bulk_save", fail_on_second_save(error))
     body = [{"name": "A", "slug": "a"}, {"name": "B", "slug": "b"}]
-    response = api.post(SITES, body, format="json")
+    response = create_with_failing_save(error, body)
     assert response.status_code == 400
-    assert response.json()["errors"] == [{"index": 1, "slug": ["Reserved."]}]
+    assert response.data["errors"] == [{"index": 1, "slug": ["Reserved."]}]
     assert not Site.objects.exists()
 
 
 @pytest.mark.django_db
-def test_integrity_error_in_a_single_create_is_409(
-    api: APIClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def perform_create(self: SiteViewSet, serializer: BaseSerializer[Site]) -> None:
-        raise IntegrityError("CHECK constraint failed")
-
-    monkeypatch.setattr(SiteViewSet, "perform_create", perform_create)
-    response = api.post(SITES, {"name": "A", "slug": "a"}, format="json")
+def test_integrity_error_in_a_single_create_is_409() -> None:
+    error = IntegrityError("CHECK constraint failed")
+    response = create_with_failing_save(error, {"name": "A", "slug": "a"})
     assert response.status_code == 409
-    assert response.json() == {"detail": "A database constraint failed: CHECK constraint failed"}
+    assert response.data == {"detail": "A database constraint failed: CHECK constraint failed"}

@@ -24,8 +24,10 @@ from demo.supervisor import ProcessSpec, Supervisor
 from tests.redis_server import free_port
 
 
-def test_missing_redis_server_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("demo.inventory.management.commands.rundemo.shutil.which", lambda _: None)
+def test_missing_redis_server_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no redis-server on the PATH
     with pytest.raises(CommandError) as info:
         call_command("rundemo")
     assert str(info.value) == (
