@@ -135,8 +135,9 @@ _proxied: dict[tuple[str, bool | str], urllib3.PoolManager] = {}
 
 
 def _pool_size() -> int:
-    # Connections kept per destination: every sending thread of a worker may use one at once.
-    return max(10, conf.WEBHOOKS_CONCURRENCY * conf.WEBHOOKS_WORKER_CONCURRENCY)
+    # Connections kept per destination: as many as sends to one webhook may be in flight in a
+    # process (more are made when needed, and closed rather than kept).
+    return max(10, conf.WEBHOOKS_CONCURRENCY)
 
 
 def pool_manager() -> urllib3.PoolManager:
