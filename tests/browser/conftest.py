@@ -3,6 +3,9 @@ live server on loopback, the session's Redis, and a real ``rqworker`` process.
 
 The project never downloads a browser: when Playwright or /usr/bin/chromium is missing, the
 browser tests are skipped with a reason saying what to install.
+
+Pages see no Internet: every request to a host other than a loopback address is aborted (as
+without a network) and recorded in the ``blocked_requests`` fixture.
 """
 
 from __future__ import annotations
@@ -11,15 +14,16 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 import pytest
 from rq import Queue, Worker
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, Route
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -34,6 +38,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "browser-password"
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -77,13 +82,30 @@ def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-def _new_page(browser: Browser, live_server: Any, *, javascript: bool) -> Iterator[Page]:
+@pytest.fixture
+def blocked_requests() -> list[str]:
+    """The URLs of the requests that pages tried to send beyond loopback (all aborted)."""
+    return []
+
+
+def _new_page(
+    browser: Browser, live_server: Any, blocked: list[str], *, javascript: bool
+) -> Iterator[Page]:
     context = browser.new_context(
         base_url=live_server.url,
         java_script_enabled=javascript,
         viewport={"width": 1400, "height": 900},
     )
     context.set_default_timeout(10_000)
+
+    def loopback_only(route: Route) -> None:
+        if urlsplit(route.request.url).hostname in LOOPBACK:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", loopback_only)
     page = context.new_page()
     try:
         yield page
@@ -92,13 +114,15 @@ def _new_page(browser: Browser, live_server: Any, *, javascript: bool) -> Iterat
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: Any) -> Iterator[Page]:
-    yield from _new_page(browser, live_server, javascript=True)
+def page(browser: Browser, live_server: Any, blocked_requests: list[str]) -> Iterator[Page]:
+    yield from _new_page(browser, live_server, blocked_requests, javascript=True)
 
 
 @pytest.fixture
-def page_without_js(browser: Browser, live_server: Any) -> Iterator[Page]:
-    yield from _new_page(browser, live_server, javascript=False)
+def page_without_js(
+    browser: Browser, live_server: Any, blocked_requests: list[str]
+) -> Iterator[Page]:
+    yield from _new_page(browser, live_server, blocked_requests, javascript=False)
 
 
 @pytest.fixture
@@ -114,16 +138,21 @@ def log_in(page: Page, username: str = "operator") -> None:
     page.wait_for_url("**/admin/")
 
 
+class Shoot(Protocol):
+    def __call__(self, page: Page, name: str, *, full_page: bool = True) -> None: ...
+
+
 @pytest.fixture
-def shoot(request: pytest.FixtureRequest) -> Callable[[Page, str], None]:
-    """``shoot(page, "name")`` saves a full-page screenshot under artifacts/screenshots/."""
+def shoot(request: pytest.FixtureRequest) -> Shoot:
+    """``shoot(page, "name")`` saves a full-page screenshot under artifacts/screenshots/
+    (``full_page=False``: only what the window shows)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     prefix = request.node.name.removeprefix("test_").split("_")[0]
     counter = iter(range(1, 100))
 
-    def save(page: Page, name: str) -> None:
+    def save(page: Page, name: str, *, full_page: bool = True) -> None:
         page.screenshot(
-            path=str(SCREENSHOTS / f"{prefix}-{next(counter):02d}-{name}.png"), full_page=True
+            path=str(SCREENSHOTS / f"{prefix}-{next(counter):02d}-{name}.png"), full_page=full_page
         )
 
     return save
