@@ -4,7 +4,10 @@ Everything deployment-specific comes from the environment (the README's "Running
 lists every variable): ``DATABASE_URL`` (SQLite under ``run/`` when unset), ``REDIS_URL``,
 ``SECRET_KEY``, ``DEBUG`` (off unless set), ``ALLOWED_HOSTS``, ``CSRF_TRUSTED_ORIGINS``, the
 ``SECURE_*`` / ``*_COOKIE_SECURE`` switches for a site served over HTTPS, and ``LOG_FORMAT`` /
-``LOG_LEVEL`` for the logs on stdout (JSON lines unless ``LOG_FORMAT=plain``).
+``LOG_LEVEL`` / ``RQ_LOG_LEVEL`` for the logs on stdout (JSON lines unless ``LOG_FORMAT=plain``).
+
+While ``manage.py rundemo`` runs, every other ``manage.py`` command of the clone uses the demo's
+``REDIS_URL`` and ``DATABASE_URL`` for those the environment leaves unset (see :mod:`demo.state`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,24 @@ from urllib.parse import parse_qs, unquote
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from demo import state
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("WEBHOOKS_RUN_DIR", BASE_DIR / "run"))
+
+# The demo running from this clone (``manage.py rundemo``), if any: its Redis and database serve
+# the other commands run with these settings. Settings that build on these ones (the tests', the
+# benchmark's) have their own services and never pick up a running demo.
+RUNNING_DEMO: dict[str, Any] = (
+    state.running_demo(RUN_DIR)
+    if os.environ.get("DJANGO_SETTINGS_MODULE") == "demo.settings"
+    else {}
+)
+
+
+def env_or_demo(name: str, default: str) -> str:
+    """A variable from the environment, else from the running demo, else ``default``."""
+    return os.environ.get(name) or RUNNING_DEMO.get(name) or default
 
 
 TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
@@ -128,9 +147,10 @@ TEMPLATES = [
     },
 ]
 
+DATABASE_URL = env_or_demo("DATABASE_URL", f"sqlite:///{RUN_DIR / 'demo.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{RUN_DIR / 'demo.sqlite3'}",
+        DATABASE_URL,
         conn_max_age=60,
         # A connection the server dropped (restart, failover) is replaced, not used and failed.
         conn_health_checks=True,
@@ -214,7 +234,7 @@ def redis_connection(url: str) -> dict[str, Any]:
     return config
 
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = env_or_demo("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 RQ_QUEUES = {
     "default": {**redis_connection(REDIS_URL), "DEFAULT_TIMEOUT": 300},

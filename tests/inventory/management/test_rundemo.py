@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,6 +51,38 @@ def test_ports_must_differ() -> None:
         call_command("rundemo", "--port", "18001", "--redis-port", "18001", "--no-receiver")
 
 
+def make_demo_options(*variables: str) -> dict[str, object]:
+    """The options that ``make demo <variables>`` gives rundemo (``make -n``: nothing runs)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"PORT", "REDIS_PORT", "RECEIVER_PORT"}}
+    done = subprocess.run(
+        ["make", "-n", "demo", *variables],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    [line] = [line for line in done.stdout.splitlines() if "manage.py rundemo" in line]
+    argv = shlex.split(line)
+    options = (
+        Command()
+        .create_parser("manage.py", "rundemo")
+        .parse_args(argv[argv.index("rundemo") + 1 :])
+    )
+    return {name: getattr(options, name) for name in ("port", "redis_port", "receiver_port")}
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_demo_takes_the_ports() -> None:
+    assert make_demo_options("PORT=8123", "REDIS_PORT=6399", "RECEIVER_PORT=9123") == {
+        "port": 8123,
+        "redis_port": 6399,
+        "receiver_port": 9123,
+    }
+    assert make_demo_options() == {"port": 8000, "redis_port": 6380, "receiver_port": 9000}
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -87,6 +121,36 @@ def log_in_to_admin(base: str) -> bool:
         return response.status_code == 200 and "Site administration" in response.text
 
 
+def first_delivery(base: str, headers: dict[str, str], timeout: float) -> str:
+    """The id of the first delivery the demo's worker records (polling the API)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = requests.get(f"{base}/api/webhooks/deliveries/", headers=headers, timeout=5)
+        if results := response.json()["results"]:
+            return str(results[0]["id"])
+        time.sleep(0.2)
+    raise AssertionError(f"no delivery was recorded within {timeout} s")
+
+
+def second_terminal(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py <args>`` as typed in another terminal of the clone: the demo's settings, no
+    REDIS_URL or DATABASE_URL in the environment."""
+    env = {
+        **os.environ,
+        "WEBHOOKS_RUN_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "demo.settings",
+    }
+    env.pop("REDIS_URL", None)
+    env.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_rundemo_serves_the_demo_and_stops_everything_on_sigint(tmp_path: Path) -> None:
     port, redis_port, receiver_port = free_port(), free_port(), free_port()
     env = {
@@ -118,6 +182,22 @@ def test_rundemo_serves_the_demo_and_stops_everything_on_sigint(tmp_path: Path) 
             f"{base}/api/inventory/sites/", headers={"Authorization": f"Token {token}"}, timeout=5
         )
         assert sites.json()["count"] == 3
+
+        # A command in a second terminal reaches the demo's Redis (not 6379) and database.
+        assert (tmp_path / "demo.json").exists()
+        headers = {"Authorization": f"Token {token}"}
+        requests.post(
+            f"{base}/api/inventory/sites/",
+            json={"name": "Second terminal", "slug": "second-terminal"},
+            headers=headers,
+            timeout=5,
+        ).raise_for_status()
+        delivery_id = first_delivery(base, headers, timeout=20)
+        redeliver = second_terminal(tmp_path, "webhooks_redeliver", delivery_id)
+        assert (redeliver.returncode, redeliver.stdout) == (0, "Queued 1 redelivery(ies).\n"), (
+            redeliver.stderr
+        )
+
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
     finally:
@@ -143,6 +223,7 @@ def test_rundemo_serves_the_demo_and_stops_everything_on_sigint(tmp_path: Path) 
     assert output.rstrip().endswith("Demo stopped.")
     assert (tmp_path / "demo.sqlite3").exists()
     assert (tmp_path / "redis").is_dir()
+    assert not (tmp_path / "demo.json").exists()  # a stopped demo leaves no state behind
 
 
 # The run sequence, with small Python programs standing in for Redis and the Django processes.

@@ -3,6 +3,9 @@
 Starts a private Redis on 127.0.0.1 (data under ``run/redis/``), migrates, seeds the demo data,
 then runs the web server, a pool of RQ workers (``rqworker-pool``, as in production) and the
 webhook receiver with prefixed output until Ctrl-C. See :mod:`demo.supervisor`.
+
+While it runs, ``run/demo.json`` tells the clone's other ``manage.py`` commands where the demo's
+Redis and database are (see :mod:`demo.state`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import shutil
 import socket
 import sys
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from rest_framework.authtoken.models import Token
 
+from demo import state
 from demo.inventory import seeding
 from demo.supervisor import ProcessSpec, StartError, Supervisor
 
@@ -60,15 +65,21 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []  # each child runs them
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--port", type=int, default=8000, help="Web server port (8000).")
+        parser.add_argument(
+            "--port", type=int, default=8000, help="Web server port (8000; make demo PORT=...)."
+        )
         parser.add_argument(
             "--redis-port",
             type=int,
             default=6380,
-            help="Port of the demo's own Redis (6380, so a system Redis on 6379 is untouched).",
+            help="Port of the demo's own Redis (6380, so a system Redis on 6379 is untouched; "
+            "make demo REDIS_PORT=...).",
         )
         parser.add_argument(
-            "--receiver-port", type=int, default=9000, help="Webhook receiver port (9000)."
+            "--receiver-port",
+            type=int,
+            default=9000,
+            help="Webhook receiver port (9000; make demo RECEIVER_PORT=...).",
         )
         parser.add_argument("--no-worker", action="store_true", help="Do not run RQ workers.")
         parser.add_argument(
@@ -86,12 +97,20 @@ class Command(BaseCommand):
         if with_receiver and "webhook_receiver" not in get_commands():
             self.stderr.write("The webhook_receiver command is missing: running without it.")
             with_receiver = False
+        run_dir: Path = settings.RUN_DIR
+        if running := state.running_demo(run_dir):
+            raise CommandError(
+                f"A demo is already running from {run_dir} (process {running['pid']}): stop it "
+                "first, or run this one with another WEBHOOKS_RUN_DIR."
+            )
         self.check_ports({"--port": port, "--redis-port": redis_port}, receiver_port, with_receiver)
 
-        redis_dir = settings.RUN_DIR / "redis"
+        redis_dir = run_dir / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
+        # Explicit for every child, whatever a state file says.
         env["REDIS_URL"] = f"redis://{HOST}:{redis_port}/0"
+        env["DATABASE_URL"] = settings.DATABASE_URL
         env["PYTHONUNBUFFERED"] = "1"
         env.setdefault("LOG_FORMAT", "plain")  # a terminal, not a log collector
         supervisor = Supervisor(env=env, cwd=settings.BASE_DIR, write=self.write_line)
@@ -119,11 +138,13 @@ class Command(BaseCommand):
             receiver_args = ("--port", str(receiver_port), "--secret", seeding.WEBHOOK_SECRET)
             services.append(ProcessSpec("receiver", manage("webhook_receiver", *receiver_args)))
 
+        state.write_state(run_dir, env)
         with supervisor.signals_handled():
             try:
                 self.run_demo(supervisor, redis, tasks, services, port, redis_port, with_receiver)
             finally:
                 supervisor.stop_all()
+                state.remove_state(run_dir)
         self.write_line("Demo stopped.")
 
     def write_line(self, line: str) -> None:
@@ -137,8 +158,10 @@ class Command(BaseCommand):
             raise CommandError(f"The ports must differ: {ports}.")
         for flag, number in ports.items():
             if not port_is_free(number):
+                variable = flag.removeprefix("--").replace("-", "_").upper()
                 raise CommandError(
-                    f"Port {number} on {HOST} is in use; choose another with {flag}."
+                    f"Port {number} on {HOST} is in use; choose another with {flag} "
+                    f"(make demo {variable}=...)."
                 )
 
     def run_demo(
@@ -182,7 +205,7 @@ class Command(BaseCommand):
             "The demo is starting. Log in as admin / admin (created on the first run).",
             f"  Admin:     {web}/admin/",
             f"  API:       {web}/api/inventory/  (header  Authorization: Token {token})",
-            f"  API docs:  {web}/api/docs/",
+            f"  API docs:  {web}/api/docs/  (ReDoc: {web}/api/redoc/)",
             f"  Webhooks:  {web}/api/webhooks/",
             f"  Redis:     redis://{HOST}:{redis_port}/0",
         ]
@@ -190,7 +213,11 @@ class Command(BaseCommand):
             lines.append(
                 "  Receiver:  deliveries of the 'Demo receiver' webhook appear as 'receiver |' lines."
             )
-        lines += ["Press Ctrl-C to stop.", "=" * 72]
+        lines += [
+            "Other manage.py commands of this clone use the demo's Redis and database meanwhile.",
+            "Press Ctrl-C to stop.",
+            "=" * 72,
+        ]
         for line in lines:
             self.write_line(line)
 
