@@ -18,7 +18,6 @@ from rq import Queue
 
 from demo.inventory.models import Site
 from webhooks_app.capture.serialization import serialize_for_event
-from webhooks_app.dispatch import enqueue as queueing
 from webhooks_app.dispatch.enqueue import JobSpec, get_queue, relay_outbox
 from webhooks_app.models import EventRule, OutboxEntry
 from webhooks_app.receiver import Receiver
@@ -77,33 +76,33 @@ def test_relays_running_at_once_enqueue_each_outbox_job_exactly_once(queue: Queu
 
 
 @pytest.mark.postgres
-def test_a_relay_skips_the_rows_another_relay_holds_instead_of_waiting(
-    queue: Queue, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_relay_skips_the_rows_another_relay_holds_instead_of_waiting(queue: Queue) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locks (SKIP LOCKED) are PostgreSQL's; SQLite relays take turns")
     job_ids = fill_outbox(10)
     holding, release = threading.Event(), threading.Event()
-    push_jobs = queueing.push_jobs
 
-    def slow_push(specs: list[JobSpec]) -> None:
-        if threading.current_thread().name == "db-thread-0":
-            holding.set()  # the first relay has locked its batch and stalls before pushing
+    def hold_a_batch() -> set[int]:
+        """Lock the first five rows as a relay does while it pushes them, until released."""
+        with transaction.atomic():
+            rows = OutboxEntry.objects.select_for_update().order_by("id")
+            held = set(rows.values_list("pk", flat=True)[:5])
+            holding.set()
             release.wait(30)
-        push_jobs(specs)
+        return held
 
-    monkeypatch.setattr(queueing, "push_jobs", slow_push)
-
-    def second_relay() -> tuple[int, float]:
+    def relay_meanwhile() -> tuple[int, float]:
         holding.wait(30)
         started = time.monotonic()
         relayed = relay_outbox(batch_size=5)
+        took = time.monotonic() - started
         release.set()
-        return relayed, time.monotonic() - started
+        return relayed, took
 
-    first, (second, took) = in_threads(lambda: relay_outbox(batch_size=5), second_relay)
-    assert second == 5 and took < 5  # the other half, at once: locked rows are skipped
-    assert first == 5
+    held, (relayed, took) = in_threads(hold_a_batch, relay_meanwhile)
+    assert relayed == 5 and took < 5  # the other half, at once: locked rows are skipped
+    assert set(OutboxEntry.objects.values_list("pk", flat=True)) == held  # for the next relay
+    assert relay_outbox() == 5
     assert queue.count == 10 and set(queue.job_ids) == job_ids
     assert not OutboxEntry.objects.exists()
 

@@ -3,9 +3,9 @@
 
 A job carries one or more deliveries (plain-data :class:`~webhooks_app.specs.DeliverySpec`
 dicts built by :mod:`webhooks_app.dispatch.matching`). It loads the webhooks, sends every
-delivery (:func:`send_all`: rendered, signed, several in flight at once), writes the delivery
-log in one batch, and then, one by one, schedules a retry for each delivery that failed
-transiently. A delivery that fails for good ends in RQ's failed registry: a single-delivery job
+delivery (:func:`~webhooks_app.delivery.sending.send_all`: rendered, signed, several in flight
+at once), writes the delivery log in one batch, and then, one by one, schedules a retry for
+each delivery that failed transiently. A delivery that fails for good ends in RQ's failed registry: a single-delivery job
 fails itself; a multi-delivery job puts a job of its own there for that delivery, which an
 operator can requeue.
 """
@@ -19,8 +19,6 @@ from django.utils import timezone
 from rq import get_current_job
 
 from webhooks_app.choices import AttemptOutcome
-from webhooks_app.delivery.attempts import begin_attempt
-from webhooks_app.delivery.concurrency import send_concurrently
 from webhooks_app.delivery.log import (
     AttemptResult,
     interrupted_attempt,
@@ -28,6 +26,7 @@ from webhooks_app.delivery.log import (
     record_results,
 )
 from webhooks_app.delivery.retry_policy import next_delay
+from webhooks_app.delivery.sending import send_all
 from webhooks_app.delivery.webhook_cache import webhooks_by_id
 from webhooks_app.dispatch.enqueue import CRASH_RETRIES, fail_job, schedule_job
 from webhooks_app.exceptions import WebhookError
@@ -42,17 +41,6 @@ logger = logging.getLogger(__name__)
 class DeliveryFailed(WebhookError):
     """Raised by a single-delivery job whose delivery failed for good (the job goes to RQ's
     failed registry with this message)."""
-
-
-def send_all(items: list[tuple[DeliverySpec, Webhook | None, int]]) -> list[AttemptResult]:
-    """Attempt ``number`` of each ``(delivery, webhook, number)``, several in flight at once;
-    the results in the order of ``items``."""
-    return send_concurrently(
-        items,
-        lambda item: begin_attempt(*item),
-        answer_ms=lambda result: result.duration_ms,
-        key=lambda item: item[0].get("webhook_id"),
-    )
 
 
 def deliver(deliveries: list[DeliverySpec]) -> str:
