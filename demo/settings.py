@@ -12,6 +12,7 @@ While ``manage.py rundemo`` runs, every other ``manage.py`` command of the clone
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -280,11 +281,25 @@ WEBHOOKS_MODELS = {
 }
 
 # Logs go to stdout: one JSON object per line (LOG_FORMAT=json, the default), or plain text
-# (LOG_FORMAT=plain). Delivery outcomes come from the "webhooks_app.delivery.attempts" logger, one line per
-# attempt with the event id, the webhook and the outcome; RQ's workers log on "rq.worker".
+# (LOG_FORMAT=plain). A delivery attempt is one line of the "webhooks_app.delivery.attempts"
+# logger with the event id, the webhook and the outcome (and the reason of a failure). RQ's own
+# records ("rq.worker", ...) show from RQ_LOG_LEVEL up (WARNING: RQ's per-job lines and registry
+# cleaning are left out, and so is the traceback of a delivery that failed for good; a job's
+# unexpected exception keeps its traceback). RQ_LOG_LEVEL=INFO shows RQ's lines again,
+# RQ_LOG_LEVEL=DEBUG every failed job's traceback.
+
+
+def env_log_level(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip().upper() or default
+    if value not in logging.getLevelNamesMapping():
+        raise ImproperlyConfigured(f"{name}={value!r}: use DEBUG, INFO, WARNING or ERROR.")
+    return value
+
+
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").strip().lower()
 if LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use json or plain.")
+RQ_LOG_LEVEL = env_log_level("RQ_LOG_LEVEL", "WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -292,11 +307,13 @@ LOGGING = {
         "json": {"()": "demo.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"rq": {"()": "demo.logging.RQLogFilter", "level": RQ_LOG_LEVEL}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": LOG_FORMAT,
+            "filters": ["rq"],
         },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

@@ -58,6 +58,7 @@ SETTINGS_VARIABLES = [
     "LOG_FORMAT",
     "LOG_LEVEL",
     "WEBHOOKS_LOG_LEVEL",
+    "RQ_LOG_LEVEL",
 ]
 
 
@@ -111,7 +112,10 @@ def test_the_production_environment_turns_https_on(monkeypatch: pytest.MonkeyPat
     assert s["RQ_QUEUES"]["default"]["URL"] == "redis://redis:6379/0"
 
 
-@pytest.mark.parametrize(("name", "value"), [("DEBUG", "maybe"), ("SECURE_HSTS_SECONDS", "1y")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DEBUG", "maybe"), ("SECURE_HSTS_SECONDS", "1y"), ("RQ_LOG_LEVEL", "LOUD")],
+)
 def test_a_malformed_variable_is_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
