@@ -12,6 +12,11 @@ from rest_framework.test import APIClient
 
 API = "/api/webhooks"
 MODELS = ("webhook", "eventrule", "delivery")
+# How an object type outside WEBHOOKS_MODELS (tests/settings.py) is refused, after its name.
+UNREGISTERED = (
+    "is not a model registered for webhooks (WEBHOOKS_MODELS); choose one of: "
+    "inventory.tag, inventory.site, inventory.device, inventory.ipaddress."
+)
 
 
 def make_user(
@@ -58,7 +63,15 @@ def api(db: None) -> APIClient:
 
 @pytest.fixture
 def staff_api(db: None) -> APIClient:
+    """A staff user's client, without any permission."""
     return token_client(make_user(username="staff", staff=True))
+
+
+@pytest.fixture
+def operator_api(db: None) -> APIClient:
+    """A client of a user who may view and change deliveries, as background tasks need (not
+    staff)."""
+    return token_client(make_user("view_delivery", "change_delivery", username="operator"))
 
 
 def results(response: Any) -> list[dict[str, Any]]:

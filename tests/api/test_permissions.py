@@ -136,9 +136,15 @@ def test_deliveries_are_read_only_even_with_every_permission(
     assert api.post(f"{API}/deliveries/", {}, format="json").status_code == 405
 
 
-def test_background_tasks_are_for_staff_only(api: APIClient, staff_api: APIClient) -> None:
-    assert api.get(f"{API}/background-tasks/").status_code == 403  # every model permission
-    assert staff_api.get(f"{API}/background-tasks/").status_code == 200
+def test_background_tasks_follow_the_delivery_permissions_not_staff_status(
+    api: APIClient, staff_api: APIClient, client_for: Client
+) -> None:
+    """See tests/api/test_background_tasks.py for every endpoint with each kind of user."""
+    assert api.get(f"{API}/background-tasks/").status_code == 200  # every model permission
+    assert staff_api.get(f"{API}/background-tasks/").status_code == 403  # staff, no permission
+    assert client_for("view_delivery").get(f"{API}/background-tasks/").status_code == 200
+    url = f"{API}/background-tasks/queues/default/requeue-all/"
+    assert client_for("view_delivery").post(url).status_code == 403
 
 
 def test_session_authentication_reads_and_needs_csrf_to_write(hook: Webhook) -> None:

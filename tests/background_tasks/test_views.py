@@ -192,14 +192,58 @@ def test_anonymous_and_non_staff_users_are_sent_to_the_login(client: Client) -> 
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
 
 
-@pytest.mark.django_db
-def test_staff_need_the_change_webhook_permission(client: Client, queue: Queue) -> None:
-    staff = User.objects.create_user("staff", password="pw", is_staff=True)
-    client.force_login(staff)
-    assert client.get(INDEX).status_code == 403
-    assert "Background tasks" not in client.get("/admin/").content.decode()
-    staff.user_permissions.add(Permission.objects.get(codename="change_webhook"))
-    assert client.get(INDEX).status_code == 200
+def staff_with(*codenames: str, username: str) -> User:
+    user = User.objects.create_user(username, password="pw", is_staff=True)
+    for codename in codenames:
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="webhooks_app", codename=codename)
+        )
+    return user
+
+
+MODELS = ("webhook", "eventrule", "delivery")
+VIEW_ONLY = tuple(f"view_{model}" for model in MODELS)
+EVERY_PERMISSION = tuple(
+    f"{action}_{model}" for model in MODELS for action in ("view", "add", "change", "delete")
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reading_needs_view_delivery_and_acting_change_delivery(
+    client: Client, queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
+    """The REST API's rule (tests/api/test_background_tasks.py), for every page: staff without
+    webhook permissions get 403 everywhere, staff who may only view read the pages but neither
+    confirm nor perform an action, and staff with every webhook permission do everything."""
+    job_id = fail_a_site(queue, receiver, "Guarded Site")
+    pages = [INDEX, FAILED, job_url(job_id)]
+    actions = [
+        job_url(job_id, "retry"),
+        "/admin/background-tasks/queues/default/retry-all/",
+        job_url(job_id, "delete"),
+    ]
+    for user in (
+        staff_with(username="plain"),
+        staff_with("change_webhook", "change_eventrule", username="no-deliveries"),
+        staff_with(*VIEW_ONLY, username="viewer"),
+    ):
+        client.force_login(user)
+        for url in actions:
+            assert client.get(url).status_code == 403, (user.username, url)
+            assert client.post(url).status_code == 403, (user.username, url)
+        for url in pages:
+            expected = 200 if user.username == "viewer" else 403
+            assert client.get(url).status_code == expected, (user.username, url)
+    assert failed_jobs(queue) == [job_id]  # nothing was retried or deleted
+
+    client.force_login(staff_with(*EVERY_PERMISSION, username="operator"))
+    for url in pages + actions:
+        assert client.get(url).status_code == 200, url
+    assert client.post(actions[0])["Location"] == job_url(job_id)
+    assert failed_jobs(queue) == []
+    assert client.post(actions[1])["Location"] == FAILED
+    assert client.post(actions[2])["Location"] == "/admin/background-tasks/queues/default/queued/"
+    assert not Job.exists(job_id, connection=queue.connection)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,14 +4,19 @@
   user read); creating, changing and deleting need ``add_``, ``change_`` and ``delete_``.
 - ``ChangePermission``: for actions that act on an object (test and render a webhook,
   redeliver a delivery): ``view_<model>`` and ``change_<model>``, whatever the HTTP method.
-- Background tasks use DRF's ``IsAdminUser`` (staff only).
+- ``BackgroundTaskPermission``: the rule of ``webhooks_app.background_tasks.permissions``, the
+  admin's too: reading needs ``view_delivery``, acting on jobs ``change_delivery`` as well.
 """
 
 from __future__ import annotations
 
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
-__all__ = ["ChangePermission", "ModelPermissions"]
+from webhooks_app.background_tasks.permissions import can_act, can_read
+
+__all__ = ["BackgroundTaskPermission", "ChangePermission", "ModelPermissions"]
 
 _VIEW = "%(app_label)s.view_%(model_name)s"
 _CHANGE = "%(app_label)s.change_%(model_name)s"
@@ -30,3 +35,13 @@ class ChangePermission(DjangoModelPermissions):
         method: [_VIEW, _CHANGE]
         for method in ("GET", "OPTIONS", "HEAD", "POST", "PUT", "PATCH", "DELETE")
     }
+
+
+class BackgroundTaskPermission(BasePermission):
+    """Background tasks: reading (GET, HEAD, OPTIONS) needs the right to view deliveries, any
+    other method (requeue, requeue all, delete) the right to change them too."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in SAFE_METHODS:
+            return can_read(request.user)
+        return can_act(request.user)

@@ -1,5 +1,7 @@
-"""Background tasks over REST (staff only): RQ queues, workers and jobs, and the operator's
-actions on them. The services are in ``webhooks_app.background_tasks.registries``.
+"""Background tasks over REST: RQ queues, workers and jobs, and the operator's actions on them.
+The services are in ``webhooks_app.background_tasks.registries``; who may use them is the
+admin's rule (``webhooks_app.background_tasks.permissions``): reading needs the right to view
+deliveries, requeueing and deleting the right to change them.
 
 URL layout under ``background-tasks/``::
 
@@ -24,7 +26,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from redis.exceptions import RedisError
 from rest_framework import status
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -32,6 +33,7 @@ from rq.job import Job
 
 from webhooks_app.api.conflicts import Conflict
 from webhooks_app.api.parsing import BoundedLimitOffsetPagination, SafeJSONParser
+from webhooks_app.api.permissions import BackgroundTaskPermission
 from webhooks_app.api.tasks_serializers import (
     JobDetailSerializer,
     JobSerializer,
@@ -78,7 +80,7 @@ class TasksAutoSchema(AutoSchema):
 
 
 class TasksView(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [BackgroundTaskPermission]
     parser_classes = [SafeJSONParser]
     schema = TasksAutoSchema()
 

@@ -1,10 +1,12 @@
 """The background tasks pages: queues, jobs by state, a job's arguments and traceback, workers,
 and the operator's actions (retry, retry all failed, delete).
 
-Inside the admin's look, for active staff with ``webhooks_app.change_webhook`` (superusers
-included); others are sent to the admin login or refused. Nothing is cached. Every action is a
-POST with a CSRF token, after a confirmation page (its GET). When Redis cannot be reached, the
-pages say so instead of failing.
+Inside the admin's look, for active staff (others are sent to the admin login) with the
+permissions of ``webhooks_app.background_tasks.permissions``, the REST API's rule too: the pages
+need the right to view deliveries, the actions (and their confirmation pages) the right to
+change them; a user without them gets 403. Nothing is cached. Every action is a POST with a
+CSRF token, after a confirmation page (its GET). When Redis cannot be reached, the pages say so
+instead of failing.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
 from webhooks_app.background_tasks import registries as tasks
+from webhooks_app.background_tasks.permissions import can_act, can_read
 from webhooks_app.models import OutboxEntry, Webhook
 
 __all__ = [
-    "PERMISSION",
     "background_tasks",
     "job_delete",
     "job_detail",
@@ -37,20 +39,27 @@ __all__ = [
     "queue_retry_all",
 ]
 
-PERMISSION = "webhooks_app.change_webhook"
 PAGE_SIZE = 25
 CONFIRM_TEMPLATE = "webhooks_app/admin/confirm.html"
 
 View = Callable[..., HttpResponse]
+Rule = Callable[[Any], bool]
 
 
-def operator_required(view: View) -> View:
-    """Active staff with the permission; anonymous and non-staff users go to the admin login,
-    staff without the permission get 403. Responses are never cached."""
+def allowed_by(rule: Rule) -> Callable[[View], View]:
+    """Active staff for whom ``rule(user)`` holds; anonymous and non-staff users go to the admin
+    login, other staff get 403. Responses are never cached."""
 
+    def decorate(view: View) -> View:
+        return never_cache(staff_member_required(checked_by(rule, view)))
+
+    return decorate
+
+
+def checked_by(rule: Rule, view: View) -> View:
     @wraps(view)
     def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.has_perm(PERMISSION):
+        if not rule(request.user):
             raise PermissionDenied
         try:
             return view(request, *args, **kwargs)
@@ -62,11 +71,21 @@ def operator_required(view: View) -> View:
                 request, "webhooks_app/background_tasks/not_found.html", context, status=404
             )
 
-    return never_cache(staff_member_required(checked))
+    return checked
+
+
+reader_required = allowed_by(can_read)
+actor_required = allowed_by(can_act)
 
 
 def _context(request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
-    return {**admin.site.each_context(request), "title": title, **extra}
+    # can_act: whether to offer the actions (retry, retry all, delete).
+    return {
+        **admin.site.each_context(request),
+        "title": title,
+        "can_act": can_act(request.user),
+        **extra,
+    }
 
 
 def _redis_unavailable(request: HttpRequest, exc: RedisError) -> HttpResponse:
@@ -134,7 +153,7 @@ def _list_url(queue: str, state: str) -> str:
     return reverse("webhooks_app:job-list", args=[queue, state])
 
 
-@operator_required
+@reader_required
 def background_tasks(request: HttpRequest) -> HttpResponse:
     """Each queue with its job counts per state (linked to the lists), and the workers."""
     context = _context(
@@ -148,7 +167,7 @@ def background_tasks(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "webhooks_app/background_tasks/index.html", context)
 
 
-@operator_required
+@reader_required
 def job_list(request: HttpRequest, queue: str, state: str) -> HttpResponse:
     """One page of a queue's jobs in one state, described in webhook terms."""
     if queue not in tasks.queue_names() or state not in tasks.STATES:
@@ -176,7 +195,7 @@ def job_list(request: HttpRequest, queue: str, state: str) -> HttpResponse:
     return TemplateResponse(request, "webhooks_app/background_tasks/job_list.html", context)
 
 
-@operator_required
+@reader_required
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """A job's times, webhook terms, arguments (pretty JSON) and full traceback."""
     job = _job(job_id)
@@ -191,7 +210,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     return TemplateResponse(request, "webhooks_app/background_tasks/job_detail.html", context)
 
 
-@operator_required
+@actor_required
 def job_retry(request: HttpRequest, job_id: str) -> HttpResponse:
     """Put a failed job back on its queue."""
     job = _job(job_id)
@@ -214,7 +233,7 @@ def job_retry(request: HttpRequest, job_id: str) -> HttpResponse:
     return HttpResponseRedirect(detail_url)
 
 
-@operator_required
+@actor_required
 def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
     """Remove a job from its queue and registries, for good."""
     job = _job(job_id)
@@ -240,7 +259,7 @@ def job_delete(request: HttpRequest, job_id: str) -> HttpResponse:
     )
 
 
-@operator_required
+@actor_required
 def queue_retry_all(request: HttpRequest, queue: str) -> HttpResponse:
     """Put every failed job of a queue back on it."""
     if queue not in tasks.queue_names():
