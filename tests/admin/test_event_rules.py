@@ -185,3 +185,69 @@ def test_list_filters_by_event_type_and_webhook(admin_client: Client, target: We
     assert [r.name for r in both.context["cl"].result_list] == ["Deleted"]
     disabled = admin_client.get("/admin/webhooks_app/eventrule/?enabled__exact=0")
     assert list(disabled.context["cl"].result_list) == []
+
+
+def nested(depth: int) -> str:
+    """A JSON object ``depth`` levels deep: {"a": {"a": ... {} ...}}."""
+    return '{"a": ' * (depth - 1) + "{}" + "}" * (depth - 1)
+
+
+@pytest.mark.parametrize("field", ["conditions", "action_data"])
+def test_json_too_deep_out_of_range_or_unstorable_is_an_inline_error(
+    admin_client: Client, target: Webhook, field: str
+) -> None:
+    """Each input is answered with the form again, the error next to the field and the text as
+    typed; nothing is saved. (Deep JSON used to raise RecursionError: a 500.)"""
+    cases = [
+        (nested(65), "Invalid JSON at line 1, column 385: nested too deeply (more than 64 levels)"),
+        (nested(1_000), "Invalid JSON at line 1, column 385: nested too deeply"),
+        ("[" * 100_000, "Invalid JSON at line 1, column 65: nested too deeply"),
+        ('{"and": [' * 5_000 + "{}" + "]}" * 5_000, "nested too deeply"),
+        ('{"attr": "a", "value": 1e400}', "JSON numbers must be finite."),
+        ('{"attr": "a", "value": ' + "9" * 5_000 + "}", "a number has more than 4300 digits"),
+        ('{"attr": "a", "value": NaN}', "Invalid JSON: NaN is not a JSON value"),
+        ('{"attr": "a\\u0000", "value": 1}', "cannot contain NUL characters"),
+        ('{"attr": "a", "value": "\\udc00"}', "unpaired surrogates"),
+    ]
+    for text, message in cases:
+        response = admin_client.post(ADD_URL, form_data(target, **{field: text}))
+        assert response.status_code == 200, text[:40]
+        (error,) = errors(response, field)
+        assert message in error, (text[:40], error)
+        assert response.context["adminform"].form[field].value() == text  # as typed
+    assert not EventRule.objects.exists()
+    # Just within the limit: saved.
+    response = admin_client.post(ADD_URL, form_data(target, action_data=nested(64)))
+    assert response.status_code == 302
+    assert EventRule.objects.get().action_data is not None
+
+
+@pytest.mark.parametrize("value", [str(2**64), "9" * 30, "abc"])
+def test_object_type_values_that_cannot_be_ids_are_inline_errors(
+    admin_client: Client, target: Webhook, value: str
+) -> None:
+    response = admin_client.post(ADD_URL, form_data(target, object_types=[value]))
+    assert response.status_code == 200
+    (message,) = errors(response, "object_types")
+    assert "Select a valid choice" in message
+
+
+def test_list_filters_by_the_registered_object_types_only(
+    admin_client: Client, target: Webhook
+) -> None:
+    make_rule(target, name="Sites", models=("inventory.site",))
+    make_rule(target, name="Devices", models=("inventory.device", "inventory.tag"))
+    response = admin_client.get("/admin/webhooks_app/eventrule/")
+    [spec] = [s for s in response.context["cl"].filter_specs if s.title == "object type"]
+    choices = [choice["display"] for choice in spec.choices(response.context["cl"])]
+    assert choices == [
+        "All",
+        "Tag (inventory.tag)",
+        "Site (inventory.site)",
+        "Device (inventory.device)",
+        "IP address (inventory.ipaddress)",
+    ]
+    by_type = admin_client.get("/admin/webhooks_app/eventrule/?object_type=inventory.device")
+    assert [r.name for r in by_type.context["cl"].result_list] == ["Devices"]
+    content = response.content.decode()
+    assert "Permission (auth.permission)" not in content and "session" not in content

@@ -287,3 +287,65 @@ def test_staff_who_may_only_view_webhooks_cannot_preview_or_send(client: Client)
     assert client.get(change_url(webhook)).status_code == 200
     assert client.get(f"/admin/webhooks_app/webhook/{webhook.pk}/preview/").status_code == 403
     assert client.post(f"/admin/webhooks_app/webhook/{webhook.pk}/send-test/").status_code == 403
+
+
+PARENS = "{{ " + "(" * 5_000 + "1" + ")" * 5_000 + " }}"
+LISTS = "{{ " + "[" * 2_000 + "]" * 2_000 + " }}"
+BLOCKS = "{% if true %}" * 3_000 + "x" + "{% endif %}" * 3_000
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("body_template", PARENS),
+        ("body_template", LISTS),
+        ("body_template", BLOCKS),
+        ("additional_headers", "X-Deep: " + PARENS),
+        ("additional_headers", BLOCKS),
+        ("payload_url", "https://e.example/{{ " + "(" * 200 + "1" + ")" * 200 + " }}"),
+    ],
+)
+def test_templates_nested_too_deeply_are_inline_errors(
+    admin_client: Client, field: str, value: str
+) -> None:
+    """On the add and the change page: the form again, the error next to the field."""
+    webhook = make_webhook("https://hooks.example.com/in", name="Kept")
+    for url in (ADD_URL, change_url(webhook)):
+        response = admin_client.post(url, form_data(**{field: value}))
+        assert response.status_code == 200
+        (message,) = field_errors(response, field)
+        assert "nested too deeply" in message
+    assert list(Webhook.objects.values_list("name", flat=True)) == ["Kept"]
+
+
+def test_oversized_values_are_inline_errors(admin_client: Client) -> None:
+    response = admin_client.post(
+        ADD_URL,
+        form_data(
+            name="n" * 10_000,
+            payload_url="https://e.example/" + "a" * 10_000,
+            http_content_type="t" * 10_000,
+            ca_file_path="/" * 10_000,
+        ),
+    )
+    assert response.status_code == 200
+    for field in ("name", "payload_url", "http_content_type", "ca_file_path"):
+        (message,) = field_errors(response, field)
+        assert message.startswith("Ensure this value has at most"), field
+    assert not Webhook.objects.exists()
+
+
+@pytest.mark.parametrize("object_id", [str(2**64), "9" * 60, "-1", "1.5", "abc", "\x00"])
+def test_preview_and_send_test_of_ids_that_cannot_exist_are_form_errors(
+    admin_client: Client, object_id: str
+) -> None:
+    webhook = make_webhook("https://hooks.example.com/in")
+    data = {"object_type": "inventory.site", "object_id": object_id, "event_type": "object_created"}
+    base = f"/admin/webhooks_app/webhook/{webhook.pk}"
+    for response in (
+        admin_client.get(f"{base}/preview/", data),
+        admin_client.post(f"{base}/send-test/", data),
+    ):
+        assert response.status_code == 200
+        assert response.context["form"].errors["object_id"]
+    assert not Delivery.objects.exists()

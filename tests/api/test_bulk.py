@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from tests.conftest import make_rule, make_webhook
 from webhooks_app.models import EventRule, Webhook
 
-from .conftest import API
+from .conftest import API, UNREGISTERED
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +170,7 @@ def test_rules_in_bulk_create_update_and_delete(api: APIClient) -> None:
     assert [item["enabled"] for item in updated.json()] == [False, False]
     bad = api.patch(RULES, [{"id": ids[0], "object_types": ["nope.nope"]}], format="json")
     assert bad.status_code == 400
-    assert bad.json()["errors"][0]["object_types"] == {"0": ["Invalid object type: nope.nope"]}
+    assert bad.json()["errors"][0]["object_types"] == {"0": [f"'nope.nope' {UNREGISTERED}"]}
     assert api.delete(RULES, [{"id": pk} for pk in ids], format="json").status_code == 204
     assert not EventRule.objects.exists()
 

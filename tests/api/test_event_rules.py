@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from tests.conftest import make_rule, make_webhook
 from webhooks_app.models import EventRule, Webhook
 
-from .conftest import API, results
+from .conftest import API, UNREGISTERED, results
 
 pytestmark = pytest.mark.django_db
 
@@ -105,9 +105,9 @@ def test_brief_form(api: APIClient, hook: Webhook) -> None:
         (
             {"object_types": ["inventory.nothing"]},
             "object_types",
-            "Invalid object type: inventory.nothing",
+            f"'inventory.nothing' {UNREGISTERED}",
         ),
-        ({"object_types": ["auth.user"]}, "object_types", "Invalid object type: auth.user"),
+        ({"object_types": ["auth.user"]}, "object_types", f"'auth.user' {UNREGISTERED}"),
         (
             {"object_types": ["site"]},
             "object_types",
@@ -213,6 +213,7 @@ def test_filters(api: APIClient, hook: Webhook) -> None:
     ("params", "name"),
     [
         ({"object_type": "site"}, "object_type"),
+        ({"object_type": "auth.user"}, "object_type"),
         ({"event_type": "object_renamed"}, "event_type"),
         ({"webhook": "abc"}, "webhook"),
         ({"webhook": str(10**30)}, "webhook"),
@@ -226,3 +227,17 @@ def test_an_invalid_filter_value_is_a_400_naming_the_parameter(
     response = api.get(URL, params)
     assert response.status_code == 400
     assert name in response.json()
+
+
+def test_the_object_type_filter_takes_only_registered_models(api: APIClient) -> None:
+    hook = make_webhook("https://example.com/")
+    make_rule(hook, models=("inventory.device",), name="Devices")
+    response = api.get(URL, {"object_type": "auth.user"})
+    assert response.status_code == 400
+    assert response.json() == {"object_type": [f"'auth.user' {UNREGISTERED}"]}
+    assert names_of(api.get(URL, {"object_type": "Inventory.Device"})) == ["Devices"]
+    assert names_of(api.get(URL, {"object_type": "inventory.site"})) == []
+
+
+def names_of(response: Any) -> list[str]:
+    return [item["name"] for item in results(response)]

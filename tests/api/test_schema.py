@@ -85,6 +85,15 @@ def test_object_and_event_types_are_enumerated_for_writes(schema: Any) -> None:
     assert rule["webhook"]["type"] == "integer"
 
 
+def test_the_object_type_filter_of_event_rules_lists_the_registered_models(schema: Any) -> None:
+    parameters = schema["paths"]["/api/webhooks/event-rules/"]["get"]["parameters"]
+    [object_type] = [p for p in parameters if p["name"] == "object_type"]
+    assert object_type["schema"] == {
+        "type": "string",
+        "enum": ["inventory.tag", "inventory.site", "inventory.device", "inventory.ipaddress"],
+    }
+
+
 def test_schema_and_docs_are_served() -> None:
     assert APIClient().get("/api/schema/").status_code == 200
     assert APIClient().get("/api/docs/").status_code == 200

@@ -149,7 +149,7 @@ def test_render_of_a_template_failing_at_run_time_is_a_400(api: APIClient) -> No
         (
             {"object_type": "auth.user", "object_id": "1"},
             "object_type",
-            "Invalid object type: auth.user",
+            "'auth.user' is not a model registered for webhooks",
         ),
         ({"object_type": "site", "object_id": "1"}, "object_type", "Specify an object type"),
         ({"event_type": "object_renamed"}, "event_type", "not a valid choice"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.text import capfirst
 
 from webhooks_app.admin.forms import EventRuleForm
-from webhooks_app.capture.serialization import model_label
+from webhooks_app.capture.serialization import model_label, registered_models
 from webhooks_app.choices import EventType
 from webhooks_app.models import EventRule
 
@@ -34,11 +36,32 @@ class EventTypeListFilter(admin.SimpleListFilter):
         return queryset.filter(event_types__icontains=f'"{value}"')
 
 
+class ObjectTypeListFilter(admin.SimpleListFilter):
+    """Rules for one of the models registered for webhooks (``WEBHOOKS_MODELS``): the choices
+    of the form's object types, not every content type of the project."""
+
+    title = "object type"
+    parameter_name = "object_type"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+        return [
+            (model_label(model), f"{capfirst(model._meta.verbose_name)} ({model_label(model)})")
+            for model in registered_models()
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[EventRule]) -> QuerySet[EventRule]:
+        model = next((m for m in registered_models() if model_label(m) == self.value()), None)
+        if model is None:
+            return queryset
+        content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+        return queryset.filter(object_types=content_type)
+
+
 @admin.register(EventRule)
 class EventRuleAdmin(EventRuleAdminBase):
     form = EventRuleForm
     list_display = ["name", "enabled", "webhook", "object_type_list", "event_type_list"]
-    list_filter = ["enabled", "webhook", EventTypeListFilter, "object_types"]
+    list_filter = ["enabled", "webhook", EventTypeListFilter, ObjectTypeListFilter]
     list_select_related = ["webhook"]
     search_fields = ["name", "description", "webhook__name"]
     readonly_fields = ["created", "last_updated"]

@@ -17,7 +17,12 @@ from django.utils.text import capfirst
 from webhooks_app.capture.serialization import model_label, registered_models
 from webhooks_app.choices import EventType
 from webhooks_app.models import EventRule, Webhook
-from webhooks_app.models.validators import format_json_error
+from webhooks_app.models.validators import (
+    MAX_ID,
+    InvalidJSON,
+    load_json,
+    validate_storable_json,
+)
 
 __all__ = ["EventRuleForm", "JSONTextField", "SampleEventForm", "WebhookForm"]
 
@@ -50,7 +55,10 @@ class SecretField(forms.CharField):
 
 
 class JSONTextField(forms.JSONField):
-    """JSON in a monospace textarea: errors give the line and column; empty means null."""
+    """JSON in a monospace textarea: errors give the line and column; empty means null. Decoded
+    by the same bounded decoder as the API's bodies, and held to what every database stores."""
+
+    default_validators = [validate_storable_json]
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("widget", code_textarea())
@@ -62,10 +70,18 @@ class JSONTextField(forms.JSONField):
     def to_python(self, value: Any) -> Any:
         if isinstance(value, str) and value.strip() and not self.disabled:
             try:
-                json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValidationError(format_json_error(exc), code="invalid_json") from exc
+                load_json(value)
+            except InvalidJSON as exc:
+                raise ValidationError(exc.describe(), code="invalid_json") from exc
         return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        # A form shown again (with errors) shows the text as typed, which the errors' lines and
+        # columns refer to. Django's own decodes it with json.loads (RecursionError, ValueError)
+        # and writes it again (an unpaired surrogate cannot be written to the page).
+        if self.disabled or not isinstance(data, str):
+            return super().bound_data(data, initial)
+        return forms.fields.InvalidJSONInput(data)
 
     def prepare_value(self, value: Any) -> Any:
         if value is None or isinstance(value, forms.fields.InvalidJSONInput):
@@ -140,6 +156,19 @@ def _content_type_label(content_type: ContentType) -> str:
 class ContentTypeChoiceField(ContentTypeMultipleChoiceField):
     def label_from_instance(self, obj: ContentType) -> str:
         return _content_type_label(obj)
+
+    def clean(self, value: Any) -> Any:
+        # A value that cannot be an id is not a choice; Django would query it, and SQLite
+        # cannot even compare an integer beyond 64 bits (OverflowError, a 500).
+        for pk in value if isinstance(value, (list, tuple)) else []:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super().clean(value)
 
 
 def registered_content_types(also: list[int] | None = None) -> models.QuerySet[ContentType]:

@@ -38,7 +38,7 @@ from rest_framework.request import Request, clone_request
 from rest_framework.response import Response
 
 from webhooks_app.api.conflicts import CONFLICT_ERRORS, describe_conflict
-from webhooks_app.api.parsing import MAX_ID
+from webhooks_app.models.validators import MAX_ID
 
 __all__ = [
     "BULK_ACTIONS",
@@ -47,6 +47,7 @@ __all__ = [
     "BulkModelViewSet",
     "BulkRouter",
     "ItemError",
+    "invalid_items",
 ]
 
 M = TypeVar("M", bound=Model)
@@ -91,7 +92,7 @@ def _indexes(errors: Sequence[ItemError]) -> str:
     return ", ".join(str(error.index) for error in errors)
 
 
-def _invalid(errors: Sequence[ItemError]) -> BulkFailed:
+def invalid_items(errors: Sequence[ItemError]) -> BulkFailed:
     return BulkFailed(
         status.HTTP_400_BAD_REQUEST,
         f"Invalid item(s) at index {_indexes(errors)}; no changes were made.",
@@ -112,7 +113,9 @@ def _item_guard(index: int, object_id: int | None) -> Iterator[None]:
             [error],
         ) from exc
     except (DjangoValidationError, ValidationError) as exc:
-        raise _invalid([ItemError(index, object_id, serializers.as_serializer_error(exc))]) from exc
+        raise invalid_items(
+            [ItemError(index, object_id, serializers.as_serializer_error(exc))]
+        ) from exc
 
 
 def _check_objects(data: Any) -> list[Mapping[str, Any]]:
@@ -125,7 +128,7 @@ def _check_objects(data: Any) -> list[Mapping[str, Any]]:
         if not isinstance(item, Mapping)
     ]
     if errors:
-        raise _invalid(errors)
+        raise invalid_items(errors)
     return data
 
 
@@ -150,7 +153,7 @@ def _check_ids(items: Sequence[Mapping[str, Any]]) -> list[int]:
         first_index[object_id] = index
         ids.append(object_id)
     if errors:
-        raise _invalid(errors)
+        raise invalid_items(errors)
     return ids
 
 
@@ -301,7 +304,7 @@ def _save_all(
             with _item_guard(index, object_id):
                 saved.append(view.perform_bulk_save(serializer, instance, validated_data).pk)
         if errors:
-            raise _invalid(errors)
+            raise invalid_items(errors)
     # Read back in one query (with the queryset's related objects), in request order.
     return [serializer.to_representation(obj) for obj in _fetch(view, saved)]
 

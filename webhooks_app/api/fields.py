@@ -3,12 +3,10 @@
 - ``ObjectTypeField`` / ``ObjectTypesField``: a content type written and read as
   ``"app_label.model"``, limited to the models in ``WEBHOOKS_MODELS``.
 - ``BriefRelatedField``: a foreign key written as an id and read as the target's brief form.
-- ``validate_storable_json``: rejects JSON that a database column cannot hold.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
@@ -17,9 +15,9 @@ from django.db.models import Model
 from rest_framework import serializers
 from rest_framework.relations import PKOnlyObject
 
-from webhooks_app.api.parsing import MAX_ID
 from webhooks_app.capture.serialization import model_label, registered_models
 from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
+from webhooks_app.models.validators import MAX_ID, validate_storable_json
 
 __all__ = [
     "BriefRelatedField",
@@ -32,19 +30,25 @@ __all__ = [
     "ObjectTypesField",
     "find_object",
     "registered_labels",
-    "validate_storable_json",
+    "unregistered_object_type",
 ]
 
 M = TypeVar("M", bound=Model)
 
 MALFORMED_OBJECT_TYPE = "Specify an object type as '<app_label>.<model>'."
-# Deeper JSON gains nothing and risks recursion limits when it is encoded again.
-MAX_JSON_DEPTH = 64
+UNREGISTERED_OBJECT_TYPE = (
+    "'{value}' is not a model registered for webhooks (WEBHOOKS_MODELS); choose one of: {choices}."
+)
 
 
 def registered_labels() -> list[str]:
     """``"app_label.model"`` of every model that can emit events, in setting order."""
     return [model_label(model) for model in registered_models()]
+
+
+def unregistered_object_type(value: str) -> str:
+    """Why ``value`` is refused as an object type (it names no registered model)."""
+    return UNREGISTERED_OBJECT_TYPE.format(value=value, choices=", ".join(registered_labels()))
 
 
 def _registered_model(label: str) -> type[Model] | None:
@@ -56,7 +60,7 @@ class ObjectTypeField(serializers.Field[ContentType, str, str, Any]):
 
     default_error_messages = {
         "malformed": MALFORMED_OBJECT_TYPE,
-        "invalid": "Invalid object type: {value}",
+        "invalid": UNREGISTERED_OBJECT_TYPE,
     }
 
     def to_representation(self, value: ContentType) -> str:
@@ -73,7 +77,7 @@ class ObjectTypeField(serializers.Field[ContentType, str, str, Any]):
             self.fail("malformed")
         model = _registered_model(data.lower())
         if model is None:
-            self.fail("invalid", value=data)
+            self.fail("invalid", value=data, choices=", ".join(registered_labels()))
         return model
 
 
@@ -96,7 +100,18 @@ class ObjectTypesField(serializers.ListField):
 
 class JSONObjectField(serializers.JSONField):
     """Written as a JSON object (or null, with ``allow_null``), as the schema says; validate the
-    type with a validator, so that the error message is the model's. Read as stored."""
+    type with a validator, so that the error message is the model's. Read as stored.
+
+    Only JSON that every database stores is accepted (``validate_storable_json``, as in the
+    admin), checked first: DRF's own check answers "Value must be valid JSON." for ``1e400``.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            validate_storable_json(data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return super().to_internal_value(data)
 
 
 class NamedChoiceField(serializers.ChoiceField):
@@ -152,33 +167,3 @@ def find_object(model: type[Model], object_id: Any) -> Model | None:
         return model._default_manager.filter(pk=object_id).first()
     except (ValueError, TypeError, OverflowError, DjangoValidationError):
         return None
-
-
-def _has_unstorable_text(text: str) -> bool:
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
-
-
-def validate_storable_json(value: Any) -> None:
-    """JSON that every supported database can store and encode again: no NUL characters or
-    unpaired surrogates in strings (PostgreSQL's jsonb refuses them) and limited nesting."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise serializers.ValidationError(
-                f"JSON is nested too deeply (more than {MAX_JSON_DEPTH} levels)."
-            )
-        if isinstance(item, str):
-            texts = [item]
-        elif isinstance(item, Mapping):
-            texts = [str(key) for key in item]
-            stack.extend((child, depth + 1) for child in item.values())
-        elif isinstance(item, list):
-            texts = []
-            stack.extend((child, depth + 1) for child in item)
-        else:
-            texts = []
-        if any(_has_unstorable_text(text) for text in texts):
-            raise serializers.ValidationError(
-                "JSON text cannot contain NUL characters or unpaired surrogates."
-            )

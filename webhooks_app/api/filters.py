@@ -15,10 +15,14 @@ from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django_filters.fields import IsoDateTimeField, ModelMultipleChoiceField
 
-from webhooks_app.api.fields import MALFORMED_OBJECT_TYPE
-from webhooks_app.api.parsing import MAX_ID
+from webhooks_app.api.fields import (
+    MALFORMED_OBJECT_TYPE,
+    registered_labels,
+    unregistered_object_type,
+)
 from webhooks_app.choices import DeliveryState, EventType, HttpMethod
 from webhooks_app.models import Delivery, EventRule, Webhook
+from webhooks_app.models.validators import MAX_ID
 
 __all__ = ["DeliveryFilterSet", "EventRuleFilterSet", "WebhookFilterSet"]
 
@@ -27,6 +31,15 @@ _OBJECT_TYPE = RegexValidator(r"^[^.\s]+\.[^.\s]+$", MALFORMED_OBJECT_TYPE)
 
 class ObjectTypeFormField(forms.CharField):
     default_validators = [_OBJECT_TYPE]
+
+
+class RegisteredObjectTypeFormField(ObjectTypeFormField):
+    """``"app_label.model"`` of a model registered for webhooks (any letter case)."""
+
+    def run_validators(self, value: str) -> None:
+        super().run_validators(value)  # well-formed first
+        if value and value.lower() not in registered_labels():
+            raise forms.ValidationError(unregistered_object_type(value), code="invalid_choice")
 
 
 class StrictBooleanField(forms.Field):
@@ -54,6 +67,12 @@ class StrictBooleanFilter(django_filters.BooleanFilter):  # type: ignore[misc]  
 
 class ObjectTypeFilter(django_filters.CharFilter):  # type: ignore[misc]  # django-filter is untyped
     field_class = ObjectTypeFormField
+
+
+class RegisteredObjectTypeFilter(ObjectTypeFilter):
+    """A model registered for webhooks; its schema lists them (see ``schema``)."""
+
+    field_class = RegisteredObjectTypeFormField
 
 
 class UtcDateTimeField(IsoDateTimeField):  # type: ignore[misc]  # django-filter is untyped
@@ -133,9 +152,9 @@ class EventRuleFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # dja
     )
     name = django_filters.CharFilter()
     enabled = StrictBooleanFilter()
-    object_type = ObjectTypeFilter(
+    object_type = RegisteredObjectTypeFilter(
         method="filter_object_type",
-        label='Rules for this model, as "app_label.model".',
+        label='Rules for this model, as "app_label.model" (a model registered for webhooks).',
     )
     event_type = django_filters.MultipleChoiceFilter(
         choices=EventType.choices,

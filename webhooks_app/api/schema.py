@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ComponentRegistry, ResolvedComponent, build_array_type
@@ -24,6 +25,7 @@ from rest_framework import serializers
 
 from webhooks_app.api.bulk import BULK_ACTIONS
 from webhooks_app.api.fields import BriefRelatedField, NamedChoiceField, registered_labels
+from webhooks_app.api.filters import RegisteredObjectTypeFilter
 
 __all__ = [
     "BRIEF_PARAMETER",
@@ -71,6 +73,29 @@ class ObjectTypeFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore
                 auto_schema, "ObjectType", {"type": "string", "enum": registered_labels()}
             )
         return {"type": "string", "description": '"app_label.model"'}
+
+
+class FilterExtension(DjangoFilterExtension):  # type: ignore[no-untyped-call]
+    """drf-spectacular's description of django-filter's filters, with the models registered for
+    webhooks (read when the schema is generated) as the choices of an object type filter."""
+
+    priority = 1
+
+    def resolve_filter_field(
+        self,
+        auto_schema: AutoSchema,
+        model: Any,
+        filterset_class: Any,
+        field_name: str,
+        filter_field: Any,
+    ) -> list[Schema]:
+        parameters: list[Schema] = super().resolve_filter_field(  # type: ignore[no-untyped-call]
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        if isinstance(filter_field, RegisteredObjectTypeFilter):
+            for parameter in parameters:
+                parameter["schema"]["enum"] = registered_labels()
+        return parameters
 
 
 class NamedChoiceFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]

@@ -25,7 +25,6 @@ from webhooks_app.api.fields import (
     JSONObjectField,
     ObjectTypesField,
     event_type_field,
-    validate_storable_json,
 )
 from webhooks_app.models import EventRule, Webhook
 from webhooks_app.models.validators import validate_json_object_or_null
@@ -144,7 +143,7 @@ def _object_or_null_json(help_text: str) -> Any:
     return JSONObjectField(
         required=False,
         allow_null=True,
-        validators=[validate_json_object_or_null, validate_storable_json],
+        validators=[validate_json_object_or_null],
         help_text=help_text,
     )
 
@@ -164,7 +163,6 @@ class EventRuleSerializer(ConfigSerializer[EventRule]):
     conditions = JSONObjectField(
         required=False,
         allow_null=True,
-        validators=[validate_storable_json],
         help_text='Optional. For example {"attr": "status.value", "value": "active"}.',
     )
     webhook: BriefRelatedField[Webhook] = BriefRelatedField(

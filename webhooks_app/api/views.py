@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Model, Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from redis.exceptions import RedisError
@@ -18,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
-from webhooks_app.api.bulk import BulkModelViewSet
+from webhooks_app.api.bulk import BulkFailed, BulkModelViewSet
 from webhooks_app.api.conflicts import CONFLICT_ERRORS, Conflict, describe_conflict
 from webhooks_app.api.delivery_serializers import DeliveryDetailSerializer, DeliverySerializer
 from webhooks_app.api.filters import DeliveryFilterSet, EventRuleFilterSet, WebhookFilterSet
@@ -53,17 +55,32 @@ class QueueUnavailable(APIException):
     default_code = "queue_unavailable"
 
 
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+    def __init__(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The request body is larger than the {limit} bytes accepted.")
+
+
 class ApiViewMixin(APIView):
     """What every endpoint of this API shares: JSON bodies only, model permissions, bounded
-    pagination, and 409 (never 500) for protected deletes and constraint violations. Put it
-    first among a view's bases."""
+    pagination, 409 (never 500) for protected deletes and constraint violations, a JSON 413
+    (not Django's HTML 400) for a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, and the answer of
+    a failed bulk request wherever it is raised (the parser raises one for an item nested too
+    deeply). Put it first among a view's bases."""
 
     parser_classes: Sequence[type[BaseParser]] = [SafeJSONParser]
     pagination_class: type[BasePagination] | None = BoundedLimitOffsetPagination
     permission_classes = [ModelPermissions]
 
     def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, CONFLICT_ERRORS):
+        if isinstance(exc, BulkFailed):
+            return exc.response()
+        if isinstance(exc, RequestDataTooBig):
+            exc = BodyTooLarge()
+        elif isinstance(exc, CONFLICT_ERRORS):
             exc = Conflict(describe_conflict(exc))
         elif isinstance(exc, RedisError):
             exc = QueueUnavailable()
