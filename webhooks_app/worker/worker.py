@@ -56,8 +56,9 @@ IDLE_WAKEUP = 5
 # job's end, even by its timeout, removes it first).
 HEARTBEAT_MARGIN = 15
 # How often the thread that listens for rq's commands to this worker (``rq`` shutdown, stop
-# job) looks whether it should end (rq's: 60 s, see WebhookWorker.subscribe).
-PUBSUB_WAKEUP = 1.0
+# job) looks whether it should end (rq's: 60 s; see WebhookWorker.subscribe). Well under the
+# second rq then waits for it, so that it has ended before rq closes its connection.
+PUBSUB_WAKEUP = 0.25
 # rq renews the worker's own heartbeat (a key that lives for minutes) three or four times per
 # job, and looks whether workers are suspended before every job; once a second is enough.
 WORKER_HEARTBEAT_EVERY = 1.0
@@ -149,10 +150,12 @@ class WebhookWorker(SimpleWorker):
 
     def subscribe(self) -> None:
         """rq's subscription to this worker's command channel, with a thread that wakes up
-        every :data:`PUBSUB_WAKEUP` seconds. (rq's thread waits up to 60 s for a message, and
-        redis-py 8's ``PubSubWorkerThread.stop()``, which rq calls when the worker ends, waits
-        for the thread: once its unsubscription is answered, the thread can wait that long
-        again, and a worker took up to a minute to end.)"""
+        every :data:`PUBSUB_WAKEUP` seconds. (rq's thread waits up to 60 s for a message. When
+        the worker ends, rq unsubscribes, stops the thread and closes the connection: redis-py
+        8's ``PubSubWorkerThread.stop()`` waits for the thread, which, once the unsubscription
+        is answered, can wait that long again, so a worker took up to a minute to end; with
+        redis-py 5, rq waits a second, then closes the connection, and a thread that wakes up at
+        that moment closes it too and fails.)"""
         self.log.debug("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
