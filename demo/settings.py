@@ -188,6 +188,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Files served at the site's root: the favicon.ico that browsers ask for on every page.
+WHITENOISE_ROOT = BASE_DIR / "demo" / "public"
 
 
 def redis_connection(url: str) -> dict[str, Any]:
@@ -244,6 +246,9 @@ RQ_QUEUES = {
 # class is what `rqworker` and `rqworker-pool` run: one job at a time per process, so more
 # concurrency is more processes (`rqworker-pool default --num-workers N`).
 RQ = {"COMMIT_MODE": "auto", "WORKER_CLASS": "webhooks_app.worker.WebhookWorker"}
+# One place for the queues in the admin: webhooks_app's "Background tasks" page (each job's
+# webhook, event and object; retry and delete), not also django-rq's generic dashboard.
+RQ_SHOW_ADMIN_LINK = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -55,7 +55,11 @@ def test_list_shows_state_webhook_object_event_attempts_and_status(
     assert '<span class="webhooks-state webhooks-state-succeeded">Succeeded</span>' in content
     assert '<span class="webhooks-state webhooks-state-failed">Failed</span>' in content
     assert "webhooks_app.sample" in content and "Receiver" in content
-    assert '<td class="field-last_status_code">400</td>' in content
+    assert '<td class="field-status_display">400</td>' in content
+    assert '<td class="field-attempts_display">1</td>' in content
+    assert "deleted<br>" in content  # the event type above the object
+    headers = [str(column["text"]) for column in response.context["result_headers"]]
+    assert headers[1:] == ["Created", "State", "Event", "Webhook", "Attempts", "Last status"]
     assert "Add delivery" not in content
 
 

@@ -21,7 +21,7 @@ import requests
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from demo.inventory.management.commands.rundemo import Command
+from demo.inventory.management.commands.rundemo import Command, port_is_free
 from demo.supervisor import ProcessSpec, Supervisor
 from tests.redis_server import free_port
 
@@ -44,6 +44,20 @@ def test_a_port_in_use_is_a_clear_error() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(CommandError, match=f"Port {port} on 127.0.0.1 is in use; .* --port"):
             call_command("rundemo", "--port", str(port), "--redis-port", str(free_port()))
+
+
+def test_a_port_left_closing_by_the_last_run_is_free() -> None:
+    """Restarting the demo at once: the receiver's connections of the last run are still in
+    TIME_WAIT, which stops no server from listening again."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):
+            connection, _ = server.accept()
+            connection.close()  # the server closes first: its end of the connection waits
+    assert port_is_free(port)
 
 
 def test_ports_must_differ() -> None:

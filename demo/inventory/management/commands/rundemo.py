@@ -34,7 +34,10 @@ WORKERS = 2  # processes of the demo's worker pool
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port``: as the servers do, ignoring the connections
+    of a previous run still closing (TIME_WAIT), so that the demo restarts at once."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
