@@ -223,13 +223,15 @@ def test_json_too_deep_out_of_range_or_unstorable_is_an_inline_error(
 
 
 @pytest.mark.parametrize("value", [str(2**64), "9" * 30, "abc"])
-def test_object_type_values_that_cannot_be_ids_are_inline_errors(
+def test_values_that_cannot_be_ids_are_inline_errors(
     admin_client: Client, target: Webhook, value: str
 ) -> None:
-    response = admin_client.post(ADD_URL, form_data(target, object_types=[value]))
+    data = {**form_data(target, object_types=[value]), "webhook": value}
+    response = admin_client.post(ADD_URL, data)
     assert response.status_code == 200
-    (message,) = errors(response, "object_types")
-    assert "Select a valid choice" in message
+    for field in ("object_types", "webhook"):
+        (message,) = errors(response, field)
+        assert "Select a valid choice" in message
 
 
 def test_list_filters_by_the_registered_object_types_only(
