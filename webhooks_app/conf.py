@@ -105,11 +105,6 @@ class Settings:
         return self._get("WEBHOOKS_CONCURRENCY", 32)  # type: ignore[no-any-return]
 
     @property
-    def WEBHOOKS_WORKER_CONCURRENCY(self) -> int:
-        """Jobs one worker process runs at once (each in a thread with its own DB connection)."""
-        return self._get("WEBHOOKS_WORKER_CONCURRENCY", 8)  # type: ignore[no-any-return]
-
-    @property
     def WEBHOOKS_RELAY_INTERVAL(self) -> float:
         """Seconds between automatic outbox relays while a worker runs."""
         return self._get("WEBHOOKS_RELAY_INTERVAL", 30.0)  # type: ignore[no-any-return]
