@@ -5,12 +5,16 @@ write. Environments are built once per filter set and compiled templates are cac
 so rendering a stored template costs microseconds instead of building a sandbox every time.
 Compiling never evaluates an expression of unbounded size (the optimizer is off), and input
 nested too deeply for Jinja2's parser is a template error, not a crash.
+
+Headers are checked in one place, :func:`header_problem`: when a request is built (every
+header, rendered or not: :func:`check_headers`) and, for what a header template writes
+literally, when it is saved (:func:`literal_header_error`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -22,15 +26,25 @@ from webhooks_app.sandbox import BoundedSandbox, render_bounded
 
 __all__ = [
     "TemplateRenderError",
+    "check_headers",
     "compile_template",
+    "header_problem",
     "header_safe",
     "is_template",
+    "literal_header_error",
     "parse_headers",
     "render",
     "template_syntax_error",
 ]
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# A header name is an RFC 9110 token; a value is Latin-1 text without control characters
+# (a tab is allowed).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_NOT_TOKEN = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
+_NOT_FIELD_TEXT = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
+# Set by the sender from the body: a template's value would make the receiver misread it.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 _TEMPLATE_OPENERS = ("{{", "{%", "{#")
 
 
@@ -170,3 +184,91 @@ def parse_headers(text: str) -> dict[str, str]:
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
             raise HeaderError(f"Header {name!r} contains a line break; use the header_safe filter.")
     return result
+
+
+def _describe_char(char: str) -> str:
+    if char == " ":
+        return "a space"
+    if char < " " or char == "\x7f":
+        return f"the control character {char!r}"
+    if char > "\xff":
+        return f"the non-Latin-1 character {char!r}"
+    return f"the character {char!r}"
+
+
+def header_problem(name: str, value: str) -> str | None:
+    """Why ``name: value`` cannot be sent as an HTTP header, in words a person can act on (for
+    example ``Header X-Object: value cannot be sent as HTTP header text (non-Latin-1 character
+    '東')``), or None when it can."""
+    bad = _NOT_TOKEN.search(name)
+    if bad is not None or not name:
+        what = _describe_char(bad.group()) if bad is not None else "it is empty"
+        return (
+            f"Header {name[:100]!r}: name is not a valid HTTP header name ({what}; a name is "
+            "letters, digits and !#$%&'*+-.^_`|~)"
+        )
+    if name.lower() in FRAMING_HEADERS:
+        return f"Header {name}: set by the sender from the body, it cannot be given"
+    bad = _NOT_FIELD_TEXT.search(value)
+    if bad is not None:
+        char = bad.group()
+        if char > "\xff":
+            reason = f"non-Latin-1 character {char!r}"
+        else:
+            reason = f"control character {char!r}; the header_safe filter removes those"
+        return f"Header {name}: value cannot be sent as HTTP header text ({reason})"
+    return None
+
+
+def check_headers(headers: Mapping[str, str]) -> None:
+    """Raise ``HeaderError`` for the first header that cannot be sent (:func:`header_problem`)."""
+    for name, value in headers.items():
+        problem = header_problem(name, value)
+        if problem is not None:
+            raise HeaderError(problem)
+
+
+def literal_header_error(source: str) -> str | None:
+    """The first problem (:func:`header_problem`) of what a header template writes as it is,
+    whatever the data: a name with no template syntax before its colon, and a value too when
+    the whole line has none. ``"Line 2: Header 'X Object': name is not a valid HTTP header
+    name (a space; ...)."``, or None. What a template builds is checked when it is rendered."""
+    for lineno, name, value in _literal_header_lines(source):
+        problem = header_problem(name, "" if value is None else value)
+        if problem is not None:
+            return f"Line {lineno}: {problem}."
+    return None
+
+
+def _literal_header_lines(source: str) -> Iterator[tuple[int, str, str | None]]:
+    """``(line, name, value)`` of every header line of ``source`` whose name is written as it
+    is; ``value`` None when the template writes part of it."""
+    # The output as literal text and holes (None: what an expression or a tag writes there).
+    segments: list[tuple[int, str] | None] = []
+    try:
+        for lineno, kind, value in _env(True).lex(source):
+            if kind == "data":
+                segments.append((lineno, value))
+            elif kind in ("variable_begin", "block_begin"):
+                segments.append(None)
+    except TemplateError:
+        return  # template_syntax_error says what is wrong
+    line: str | None = ""  # the current line so far, while it is all literal
+    start = 1
+    for segment in [*segments, (0, "\n")]:
+        if segment is None:
+            name = line.partition(":")[0].strip() if line is not None and ":" in line else ""
+            if name:
+                yield start, name, None
+            line = None
+            continue
+        lineno, text = segment
+        first, *rest = text.split("\n")
+        if line is not None:
+            line += first
+        for offset, following in enumerate(rest):
+            if line is not None:
+                name, colon, value = line.removesuffix("\r").partition(":")
+                if colon and name.strip():
+                    yield start, name.strip(), value.strip()
+            line, start = following, lineno + offset + 1

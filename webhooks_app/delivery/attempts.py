@@ -2,15 +2,23 @@
 
 2xx succeeds. Network errors, timeouts, 408, 429 and 5xx may succeed later (retryable).
 Everything else fails at once: other 4xx, unfollowed redirects, template and header errors,
-denied destinations, a webhook that no longer exists.
+bodies over the size limit, denied destinations, a webhook that no longer exists.
+
+An attempt is a boundary: whatever goes wrong in it (rendering, encoding, signing, sending,
+reading the answer) ends that attempt only, as an attempt whose error says what happened. An
+exception nobody planned for is a bug: the attempt fails for good (it would fail again), its
+error names the exception and the traceback is logged. Only an RQ job timeout goes through: it
+ends the job, as RQ means it to.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from django.utils import timezone
+from rq.timeouts import BaseTimeoutException
 
 from webhooks_app.choices import AttemptOutcome
 from webhooks_app.conf import conf
@@ -22,19 +30,22 @@ from webhooks_app.delivery.http import (
     SendTimeout,
     send,
 )
-from webhooks_app.delivery.log import AttemptResult
+from webhooks_app.delivery.log import AttemptResult, storable
 from webhooks_app.delivery.request import build_request
 from webhooks_app.delivery.retry_policy import parse_retry_after
-from webhooks_app.exceptions import WebhookError
+from webhooks_app.exceptions import UnexpectedError, WebhookError
 from webhooks_app.models import Webhook
 from webhooks_app.specs import DeliverySpec
 
-__all__ = ["attempt_delivery", "classify_status"]
+__all__ = ["Build", "attempt_delivery", "build_in_process", "classify_status"]
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 MAX_LOGGED_REQUEST_BODY = 256 * 1024
+
+# Builds the request of attempt ``number`` of a delivery; raises only WebhookError.
+Build = Callable[[Webhook, DeliverySpec, int], OutgoingRequest]
 
 
 def classify_status(status: int) -> str:
@@ -55,52 +66,74 @@ def _verify(webhook: Webhook) -> bool | str:
     return webhook.ca_file_path or True
 
 
-def attempt_delivery(delivery: DeliverySpec, webhook: Webhook | None, number: int) -> AttemptResult:
+def build_in_process(webhook: Webhook, delivery: DeliverySpec, number: int) -> OutgoingRequest:
+    """The worker's :data:`Build`: render in this process."""
+    return build_request(
+        webhook,
+        delivery["context"],
+        event_id=delivery["event_id"],
+        event_type=delivery["event_type"],
+        attempt=number,
+    )
+
+
+def attempt_delivery(
+    delivery: DeliverySpec,
+    webhook: Webhook | None,
+    number: int,
+    *,
+    build: Build = build_in_process,
+) -> AttemptResult:
     """Make attempt ``number`` of ``delivery``: render, sign, send, classify and log it. Never
-    raises for what the network, a receiver or a template did (the result says what happened)."""
+    raises for what a template, a receiver or the network did, nor for a bug (the result says
+    what happened); only an RQ job timeout goes through."""
     result = AttemptResult(
         delivery=delivery, number=number, started_at=timezone.now(), outcome=AttemptOutcome.FAILED
     )
     if webhook is None:
         result.error = f"Webhook {delivery.get('webhook_id')} no longer exists."
         return result
+    started: float | None = None
     try:
-        request = build_request(
-            webhook,
-            delivery["context"],
-            event_id=delivery["event_id"],
-            event_type=delivery["event_type"],
-            attempt=number,
-        )
-    except WebhookError as exc:
-        result.error = str(exc)
-        logger.warning("Webhook %r: %s", webhook.name, exc)
-        return result
-    _describe_request(result, request)
-    started = time.perf_counter()
-    try:
+        request = build(webhook, delivery, number)
+        _describe_request(result, request)
+        started = time.perf_counter()
         response = send(request, verify=_verify(webhook))
-    except (WebhookError, SendError) as exc:
-        _note_error(result, exc)
-    else:
         _note_response(result, response)
-    result.duration_ms = (time.perf_counter() - started) * 1000
-    _log(webhook, request, result)
+    except BaseTimeoutException:
+        raise
+    except WebhookError as exc:
+        _note_error(result, exc)
+    except Exception as exc:
+        step = "building the request" if started is None else "sending the request"
+        _note_error(result, UnexpectedError.from_exception(exc, step))
+    if started is not None:
+        result.duration_ms = (time.perf_counter() - started) * 1000
+    _log(webhook, result)
     return result
 
 
-def _note_error(result: AttemptResult, exc: WebhookError | SendError) -> None:
+def _note_error(result: AttemptResult, exc: WebhookError) -> None:
+    result.outcome = AttemptOutcome.RETRYABLE if exc.retryable else AttemptOutcome.FAILED
     if isinstance(exc, SendTimeout):
-        result.outcome = AttemptOutcome.RETRYABLE
         result.error = f"Timed out after {conf.WEBHOOKS_HTTP_TIMEOUT}s: {exc}"
     elif isinstance(exc, ConnectionFailed):
-        result.outcome = AttemptOutcome.RETRYABLE
         result.error = f"Connection failed: {exc}"
     elif isinstance(exc, SendError):
-        result.outcome = AttemptOutcome.RETRYABLE if exc.retryable else AttemptOutcome.FAILED
         result.error = f"Request could not be sent: {exc}"
-    else:  # a denied destination
+    else:  # a template, a header, the body, the secret, a denied destination, a bug
         result.error = str(exc)
+    result.error = storable(result.error)  # it goes to the database and to Redis as it is
+    if isinstance(exc, UnexpectedError):
+        d = result.delivery
+        logger.error(
+            "Bug while delivering: webhook=%r event_id=%s attempt=%d: %s",
+            d.get("webhook_name"),
+            d.get("event_id"),
+            result.number,
+            exc,
+            exc_info=exc.__cause__ or exc,
+        )
 
 
 def _note_response(result: AttemptResult, response: Response) -> None:
@@ -131,7 +164,7 @@ def _status_error(status: int, headers: dict[str, str], body: str) -> str:
     return f"Status {status} returned" + (f": {excerpt}" if excerpt else ".")
 
 
-def _log(webhook: Webhook, request: OutgoingRequest, result: AttemptResult) -> None:
+def _log(webhook: Webhook, result: AttemptResult) -> None:
     d = result.delivery
     level = logging.INFO if result.outcome == AttemptOutcome.SUCCEEDED else logging.WARNING
     if not logger.isEnabledFor(level):
@@ -140,15 +173,15 @@ def _log(webhook: Webhook, request: OutgoingRequest, result: AttemptResult) -> N
         level,
         "webhook=%r event_id=%s attempt=%d %s %s -> %s%s",
         webhook.name,
-        d["event_id"],
+        d.get("event_id"),
         result.number,
-        request.method,
-        request.url,
+        result.request_method or "(not sent)",
+        result.request_url,
         result.outcome,
         f" ({result.error})" if result.error else f" (status {result.response_status})",
         extra={
-            "event_id": d["event_id"],
-            "delivery_id": d["delivery_id"],
+            "event_id": d.get("event_id"),
+            "delivery_id": d.get("delivery_id"),
             "webhook": webhook.name,
             "attempt": result.number,
             "outcome": result.outcome,

@@ -31,6 +31,7 @@ from urllib3.util import make_headers, parse_url
 
 from webhooks_app.conf import conf
 from webhooks_app.delivery.addresses import check_proxied, checked_addresses
+from webhooks_app.exceptions import WebhookError
 
 __all__ = [
     "ConnectionFailed",
@@ -65,7 +66,7 @@ class Response:
     truncated: bool = False
 
 
-class SendError(Exception):
+class SendError(WebhookError):
     """The request could not be sent or its answer not read; ``retryable`` when a later
     attempt may go through."""
 
@@ -239,6 +240,8 @@ def send(
         raise ConnectionFailed(f"Failed to resolve {target.host!r} ({exc})") from exc
     except errors.HTTPError as exc:
         raise _send_error(exc) from exc
+    except OSError as exc:  # what urllib3 lets through: a CA bundle that cannot be read...
+        raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
     elapsed = (time.perf_counter() - started) * 1000
     return Response(answer.status, dict(answer.headers), body, elapsed, truncated)
 

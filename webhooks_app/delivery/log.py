@@ -3,10 +3,15 @@
 Results of a job are written together, whatever the number of deliveries in the job: the new
 deliveries in one ``bulk_create``, the ones already logged in one ``bulk_update``, and every
 attempt in one ``bulk_create``.
+
+Text that a template, a receiver or an error message brought is written so that every database
+takes it (:func:`storable`): a NUL character or a lone surrogate would make the whole batch
+fail, and with it the job.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +31,7 @@ __all__ = [
     "logged_deliveries",
     "prune_deliveries",
     "record_results",
+    "storable",
 ]
 
 REDACTED = "[redacted]"
@@ -56,6 +62,24 @@ class AttemptResult:
         if self.outcome == AttemptOutcome.RETRYABLE and self.next_attempt_at is not None:
             return DeliveryState.RETRYING
         return DeliveryState.FAILED
+
+
+# What a database refuses in text: NUL (PostgreSQL) and lone surrogates (not UTF-8).
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def storable(text: str) -> str:
+    """``text`` with each NUL and lone surrogate written as its escape (``\\x00``,
+    ``\\ud800``)."""
+    return _UNSTORABLE.sub(_escape, text) if _UNSTORABLE.search(text) else text
+
+
+def storable_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {storable(str(k)): storable(str(v)) for k, v in headers.items()}
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
@@ -156,7 +180,7 @@ def _delivery_row(r: AttemptResult, now: datetime) -> Delivery:
         state=r.state,
         attempt_count=r.number,
         last_status_code=r.response_status,
-        last_error=r.error[:2000],
+        last_error=storable(r.error[:2000]),
         next_attempt_at=r.next_attempt_at,
         payload=d["context"],
         created=now,
@@ -172,13 +196,13 @@ def _attempt_row(r: AttemptResult) -> DeliveryAttempt:
         duration_ms=r.duration_ms,
         outcome=r.outcome,
         request_method=r.request_method,
-        request_url=r.request_url,
-        request_headers=redact_headers(r.request_headers),
-        request_body=r.request_body,
+        request_url=storable(r.request_url),
+        request_headers=storable_headers(redact_headers(r.request_headers)),
+        request_body=storable(r.request_body),
         response_status=r.response_status,
-        response_headers=r.response_headers,
-        response_body=r.response_body,
-        error=r.error,
+        response_headers=storable_headers(r.response_headers),
+        response_body=storable(r.response_body),
+        error=storable(r.error),
     )
 
 

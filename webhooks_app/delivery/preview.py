@@ -1,4 +1,5 @@
-"""Rendering a webhook's request without sending it: exactly what would be sent."""
+"""Rendering a webhook's request without sending it: exactly what would be sent, rendered
+within ``WEBHOOKS_PREVIEW_TIME_LIMIT`` (:mod:`.time_limited`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db import models
 from webhooks_app.choices import EventType
 from webhooks_app.delivery.http import OutgoingRequest
 from webhooks_app.delivery.redelivery import sample_delivery
-from webhooks_app.delivery.request import build_request
+from webhooks_app.delivery.time_limited import render_with_time_limit
 from webhooks_app.exceptions import WebhookError
 from webhooks_app.models import Webhook
 
@@ -32,11 +33,12 @@ def preview_request(
     event_type: str = EventType.OBJECT_CREATED,
     username: str | None = None,
 ) -> Preview:
-    """Render URL, headers (signature included) and body for a sample event; template and
-    header errors come back as ``error`` rather than raising."""
+    """Render URL, headers (signature included) and body for a sample event; whatever stops
+    it (a template or header error, the body's size, the time limit) comes back as ``error``
+    rather than raising."""
     delivery = sample_delivery(webhook, instance, event_type, username)
     try:
-        request = build_request(
+        request = render_with_time_limit(
             webhook, delivery["context"], event_id=delivery["event_id"], event_type=event_type
         )
     except WebhookError as exc:

@@ -15,6 +15,7 @@ from webhooks_app.capture.snapshots import capture_values, current_m2m, snapshot
 from webhooks_app.choices import DeliveryState, EventType
 from webhooks_app.delivery.attempts import attempt_delivery
 from webhooks_app.delivery.log import AttemptResult, existing_attempt_counts, record_results
+from webhooks_app.delivery.time_limited import build_with_time_limit
 from webhooks_app.dispatch.enqueue import push_jobs
 from webhooks_app.dispatch.payloads import build_context
 from webhooks_app.models import Delivery, Webhook
@@ -115,10 +116,11 @@ def send_test(
     event_type: str = EventType.OBJECT_CREATED,
     username: str | None = None,
 ) -> tuple[Delivery, AttemptResult]:
-    """Send a sample event now, in this process, through the same rendering, transport and
-    delivery log as the worker (no retries); returns the logged delivery and the attempt."""
+    """Send a sample event now, from this process, through the same rendering, transport and
+    delivery log as the worker (no retries; rendered in a child process within
+    ``WEBHOOKS_PREVIEW_TIME_LIMIT``); returns the logged delivery and the attempt."""
     delivery = sample_delivery(webhook, instance, event_type, username)
-    result = attempt_delivery(delivery, webhook, 1)
+    result = attempt_delivery(delivery, webhook, 1, build=build_with_time_limit)
     delivery.pop("retry_after", None)
     record_results([result], existing_attempt_counts([delivery["delivery_id"]]))
     logged = Delivery.objects.filter(pk=delivery["delivery_id"]).first()
