@@ -87,6 +87,7 @@ def test_operator_sets_up_a_webhook_and_retries_failed_deliveries(
     reload_until(page, "#count-default-failed:text-is('1')")
     shoot(page, "background-tasks")
     page.click("#count-default-failed")
+    page.wait_for_url("**/queues/default/failed/")  # the click starts the load, waits for none
     row = page.locator("tr.webhooks-job")
     assert row.count() == 1
     assert "Status 400 returned" in row.inner_text() and "Browser hook" in row.inner_text()
@@ -154,7 +155,8 @@ def test_preview_shows_render_errors_and_send_test_shows_the_outcome(
     page.select_option("#id_object_type", "inventory.site")
     page.fill("#id_object_id", str(site.pk))
     page.select_option("#id_event_type", "object_updated")
-    page.click("input[type=submit][value='Preview']")
+    with page.expect_navigation():
+        page.click("input[type=submit][value='Preview']")
     assert page.locator("#preview-error").is_visible()
     assert page.locator(".webhooks-body").count() == 0
     shoot(page, "preview-error-for-a-site")
