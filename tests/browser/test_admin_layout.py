@@ -150,7 +150,7 @@ def test_lists_fit_laptop_screens_and_every_page_has_an_icon(
     assert icon_status(page) == 200
 
 
-def test_a_body_on_one_line_wraps_between_words(
+def test_body_on_one_line_wraps_between_words(
     page: Page, shoot: Shoot, superuser: Any, worker: Any, queue: Queue, receiver: Receiver
 ) -> None:
     webhook = make_webhook(receiver.url, name="Receiver", secret="s3cret")
