@@ -1,4 +1,5 @@
-"""Sandboxed templates: rendering, caching, header parsing and the header_safe filter."""
+"""Sandboxed templates: rendering, caching, header parsing, header checks and the header_safe
+filter."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from hypothesis import strategies as st
 
 from webhooks_app.exceptions import HeaderError, TemplateRenderError
 from webhooks_app.templating import (
+    check_headers,
     compile_template,
+    header_problem,
     header_safe,
+    literal_header_error,
     parse_headers,
     render,
     template_syntax_error,
 )
+
+NAME_RULE = "a name is letters, digits and !#$%&'*+-.^_`|~"
 
 
 def shout(value: object) -> str:
@@ -120,3 +126,120 @@ def test_any_text_without_braces_or_carriage_returns_renders_unchanged_by_the_fa
     source: str,
 ) -> None:
     assert render(source, {}) == compile_template(source).render()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("X-Object", "Tokyo"),
+        ("!#$%&'*+-.^_`|~09azAZ", "tab\tand spaces"),
+        ("X-Latin-1", "caf\u00e9 \u00ff"),
+        ("X-Empty", ""),
+    ],
+)
+def test_headers_that_can_be_sent(name: str, value: str) -> None:
+    assert header_problem(name, value) is None
+    check_headers({name: value})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        (
+            "X-Object",
+            "\u6771\u4eac",
+            "Header X-Object: value cannot be sent as HTTP header text (non-Latin-1 character "
+            "'\u6771')",
+        ),
+        (
+            "X-Object",
+            "a\ud800",
+            "Header X-Object: value cannot be sent as HTTP header text (non-Latin-1 character "
+            "'\\ud800')",
+        ),
+        (
+            "X-Bell",
+            "a\x07b",
+            "Header X-Bell: value cannot be sent as HTTP header text (control character "
+            "'\\x07'; the header_safe filter removes those)",
+        ),
+        (
+            "X Object",
+            "1",
+            f"Header 'X Object': name is not a valid HTTP header name (a space; {NAME_RULE})",
+        ),
+        (
+            "X:Object",
+            "1",
+            "Header 'X:Object': name is not a valid HTTP header name (the character ':'; "
+            f"{NAME_RULE})",
+        ),
+        (
+            "X\x01",
+            "1",
+            "Header 'X\\x01': name is not a valid HTTP header name (the control character "
+            f"'\\x01'; {NAME_RULE})",
+        ),
+        (
+            "X-\u00e9",
+            "1",
+            "Header 'X-\u00e9': name is not a valid HTTP header name (the character '\u00e9'; "
+            f"{NAME_RULE})",
+        ),
+        (
+            "Content-Length",
+            "5",
+            "Header Content-Length: set by the sender from the body, it cannot be given",
+        ),
+        (
+            "transfer-encoding",
+            "chunked",
+            "Header transfer-encoding: set by the sender from the body, it cannot be given",
+        ),
+    ],
+)
+def test_headers_that_cannot_be_sent_say_why(name: str, value: str, problem: str) -> None:
+    assert header_problem(name, value) == problem
+    with pytest.raises(HeaderError) as refused:
+        check_headers({"X-Fine": "1", name: value})
+    assert str(refused.value) == problem
+
+
+SPACE = f"name is not a valid HTTP header name (a space; {NAME_RULE})"
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("X-A: 1\nX B: 2", f"Line 2: Header 'X B': {SPACE}."),
+        ("X-A: {{ a }}\nBad Name: {{ b }}", f"Line 2: Header 'Bad Name': {SPACE}."),
+        ("{% if a %}\nBad Name: 1\n{% endif %}", f"Line 2: Header 'Bad Name': {SPACE}."),
+        ("{% raw %}A B: 1{% endraw %}", f"Line 1: Header 'A B': {SPACE}."),
+        (
+            "X-A: 1\n{# a comment #}\nX-City: \u6771\u4eac",
+            "Line 3: Header X-City: value cannot be sent as HTTP header text (non-Latin-1 "
+            "character '\u6771').",
+        ),
+        (
+            "X-A: 1\r\nContent-Length: 9",
+            "Line 2: Header Content-Length: set by the sender from the body, it cannot be given.",
+        ),
+        # What a template writes is checked when it is rendered.
+        ("{{ 'X Object' }}: 1", None),
+        ("X-{{ kind }} Name: 1", None),
+        ("X-City: {{ '\u6771' }}", None),
+        ("{% if a %}X B: 1{% endif %}", None),
+        ("X-A: {{ a }} {{ b }}\nno colon here\n\n: no name", None),
+        ("{% if %}", None),  # a syntax error: template_syntax_error says so
+    ],
+)
+def test_header_lines_written_literally_are_checked_when_saved(
+    source: str, error: str | None
+) -> None:
+    assert literal_header_error(source) == error
+
+
+def test_a_rendered_header_name_is_checked_when_the_request_is_built() -> None:
+    headers = parse_headers(render("{{ 'X Object' }}: 1", {}, headers=True))
+    with pytest.raises(HeaderError, match="'X Object': name is not a valid HTTP header name"):
+        check_headers(headers)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rq import Queue
 
 from demo.inventory.models import Site
 from tests.conftest import drain, failed_jobs, make_rule, make_webhook
-from webhooks_app.choices import DeliveryState
+from webhooks_app.choices import AttemptOutcome, DeliveryState
+from webhooks_app.delivery.log import AttemptResult, record_results, storable
 from webhooks_app.models import Delivery, EventRule, Webhook
 from webhooks_app.receiver import Receiver
 
@@ -101,3 +104,40 @@ def test_a_deleted_object_is_logged_under_its_own_id(
     receiver.wait_for(2)
     logged = dict(Delivery.objects.values_list("event_type", "object_id"))
     assert logged == {"object_created": str(pk), "object_deleted": str(pk)}
+
+
+def test_text_a_database_refuses_is_stored_escaped() -> None:
+    # A NUL (PostgreSQL refuses it) or a lone surrogate (not UTF-8) from a receiver, a template
+    # or an error message would fail the whole batch of the job's results.
+    assert storable("a\x00b\ud800c") == "a\\x00b\\ud800c"
+    assert storable("東京 fine") == "東京 fine"
+    delivery_id = str(uuid.uuid4())
+    result = AttemptResult(
+        delivery={
+            "delivery_id": delivery_id,
+            "event_id": str(uuid.uuid4()),
+            "webhook_id": None,
+            "webhook_name": "gone",
+            "event_rule_id": None,
+            "event_type": "object_created",
+            "object_type": "inventory.site",
+            "object_id": "1",
+            "attempt": 1,
+            "context": {},
+        },
+        number=1,
+        started_at=timezone.now(),
+        outcome=AttemptOutcome.FAILED,
+        request_url="http://127.0.0.1/\ud800",
+        response_status=400,
+        response_headers={"X-Odd": "a\x00b"},
+        response_body="nul\x00here",
+        error="Error rendering body: \udcff\x00",
+    )
+    record_results([result], {})
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert delivery.last_error == "Error rendering body: \\udcff\\x00"
+    attempt = delivery.attempts.get()
+    assert attempt.request_url == "http://127.0.0.1/\\ud800"
+    assert attempt.response_headers == {"X-Odd": "a\\x00b"}
+    assert attempt.response_body == "nul\\x00here"

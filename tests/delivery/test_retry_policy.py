@@ -33,3 +33,10 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     parsed = parse_retry_after(format_datetime(when, usegmt=True))
     assert parsed is not None and 85 <= parsed <= 91
     assert parse_retry_after("999999999") == 24 * 3600
+
+
+def test_retry_after_that_is_not_seconds_or_a_valid_date_is_ignored() -> None:
+    # Latin-1 digits other than 0-9 ("²"), out-of-range dates: a receiver's header never breaks
+    # the attempt that reads it.
+    for value in ("²", "١٢", "Wed, 21 Oct 99999 07:28:00 GMT", "Wed, 21 Oct 2015 99:28:00 GMT"):
+        assert parse_retry_after(value) is None

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import uuid
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import override_settings
 
 from tests.delivery.loopback import Loopback
 from webhooks_app.choices import AttemptOutcome
+from webhooks_app.delivery.callbacks import register_webhook_callback, unregister_webhook_callback
 from webhooks_app.delivery.sending import send_all
 from webhooks_app.models import Webhook
 from webhooks_app.specs import DeliverySpec
@@ -109,3 +113,40 @@ def test_what_cannot_be_sent_fails_at_once() -> None:
     assert "denied network" in denied.error
     assert "Error rendering body" in bad_template.error
     assert gone.error == "Webhook 1 no longer exists."
+
+
+class Exploding:
+    """Callback data that breaks the JSON encoder from inside: a bug, not a receiver's doing."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise RuntimeError("boom")
+
+
+def exploding_for_object_2(
+    object_type: str, event_type: str, data: dict[str, Any], request: Any
+) -> dict[str, Any]:
+    return {"x": Exploding()} if data.get("id") == 2 else {}
+
+
+@pytest.fixture
+def buggy_callback() -> Iterator[None]:
+    register_webhook_callback(exploding_for_object_2)
+    yield
+    unregister_webhook_callback(exploding_for_object_2)
+
+
+def test_a_bug_fails_only_its_attempt_for_good_and_its_traceback_is_logged(
+    buggy_callback: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with Loopback() as server, caplog.at_level(logging.ERROR, "webhooks_app"):
+        first, buggy, last = send_all([(delivery(n), hook(server.url()), 1) for n in (1, 2, 3)])
+    assert len(server.seen) == 2
+    assert [first.outcome, last.outcome] == [AttemptOutcome.SUCCEEDED] * 2
+    assert buggy.outcome == AttemptOutcome.FAILED
+    assert buggy.error == (
+        "Unexpected error while rendering the body (RuntimeError: boom); this is a bug, the "
+        "traceback is in the log."
+    )
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.message.startswith("Bug while delivering: webhook='hook'")
+    assert record.exc_info is not None and isinstance(record.exc_info[1], RuntimeError)

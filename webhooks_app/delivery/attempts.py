@@ -171,12 +171,11 @@ def _log(webhook: Webhook, result: AttemptResult) -> None:
         return
     logger.log(
         level,
-        "webhook=%r event_id=%s attempt=%d %s %s -> %s%s",
+        "webhook=%r event_id=%s attempt=%d %s -> %s%s",
         webhook.name,
         d.get("event_id"),
         result.number,
-        result.request_method or "(not sent)",
-        result.request_url,
+        f"{result.request_method} {result.request_url}" if result.request_method else "not sent",
         result.outcome,
         f" ({result.error})" if result.error else f" (status {result.response_status})",
         extra={
