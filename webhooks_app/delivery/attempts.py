@@ -188,18 +188,3 @@ def _log(webhook: Webhook, result: AttemptResult) -> None:
             "duration_ms": None if result.duration_ms is None else round(result.duration_ms, 1),
         },
     )
-
-
-class _Done:
-    """Transitional (until worker/job.py calls :func:`.sending.send_all`): an attempt made."""
-
-    def __init__(self, result: AttemptResult) -> None:
-        self.result = result
-
-    def finish(self) -> AttemptResult:
-        return self.result
-
-
-def begin_attempt(delivery: DeliverySpec, webhook: Webhook | None, number: int) -> _Done:
-    """Transitional: :func:`attempt_delivery` for the worker's old send-all."""
-    return _Done(attempt_delivery(delivery, webhook, number))

@@ -22,7 +22,7 @@ import math
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from webhooks_app.conf import conf
 
@@ -128,13 +128,3 @@ def run_concurrently(
         if pool is not None:  # interrupted: sends under way end on their own (timeouts)
             pool.shutdown(wait=finished, cancel_futures=True)
     return cast(list[Result], results)
-
-
-def send_concurrently(
-    items: Sequence[Item],
-    start: Callable[[Item], Any],
-    answer_ms: Callable[[Result], float | None],
-    key: Callable[[Item], Hashable],
-) -> list[Result]:
-    """Transitional (until worker/job.py calls :func:`.sending.send_all`)."""
-    return run_concurrently(items, lambda item: start(item).finish(), key=key, took_ms=answer_ms)
