@@ -75,6 +75,8 @@ def _escape(match: re.Match[str]) -> str:
 def storable(text: str) -> str:
     """``text`` with each NUL and lone surrogate written as its escape (``\\x00``,
     ``\\ud800``)."""
+    if text.isascii():  # constant time in CPython; no surrogate can be there
+        return text.replace("\x00", "\\x00") if "\x00" in text else text
     return _UNSTORABLE.sub(_escape, text) if _UNSTORABLE.search(text) else text
 
 
