@@ -12,7 +12,7 @@ from rq import Queue
 from rq.job import Job
 
 from demo.inventory.models import Site
-from tests.conftest import drain, failed_jobs
+from tests.conftest import drain, failed_jobs, make_rule, make_webhook
 from webhooks_app.delivery.redelivery import sample_delivery
 from webhooks_app.dispatch.enqueue import job_spec, push_jobs
 from webhooks_app.models import Delivery, EventRule, Webhook
@@ -206,6 +206,21 @@ VIEW_ONLY = tuple(f"view_{model}" for model in MODELS)
 EVERY_PERMISSION = tuple(
     f"{action}_{model}" for model in MODELS for action in ("view", "add", "change", "delete")
 )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_delivery_of_a_shared_job_shows_its_reason(
+    admin_client: Client, queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
+    """A job carrying deliveries to two webhooks, one answering 400: the failed one becomes a
+    failed job of its own, and its page says why."""
+    with Receiver() as good:
+        make_rule(make_webhook(good.url, name="Good"), name="Also sites")
+        job_id = fail_a_site(queue, receiver, "Half Broken")
+        assert len(good.requests) == 1
+    detail = admin_client.get(job_url(job_id)).content.decode()
+    assert "Status 400 returned" in detail
+    assert "Webhook delivery failed after 1 attempt(s)" in detail
 
 
 @pytest.mark.django_db(transaction=True)

@@ -138,7 +138,7 @@ def job_info(job: Job, state: str | None = None) -> JobInfo:
         info.attempt = first.get("attempt")
     if status == "failed":
         latest = job.latest_result()
-        text = latest.exc_string if latest is not None else job.exc_info
+        text = latest.exc_string if latest is not None else ""
         info.traceback = text or ""
         info.error = _last_line(info.traceback)
     return info

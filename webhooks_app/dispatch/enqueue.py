@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry
+from rq.results import Result
 
 from webhooks_app.conf import conf
 from webhooks_app.models import OutboxEntry
@@ -204,4 +205,6 @@ def fail_job(spec: JobSpec, message: str) -> None:
     )
     with queue.connection.pipeline() as pipe:
         FailedJobRegistry(queue=queue).add(job, ttl=FAILURE_TTL, exc_string=message, pipeline=pipe)
+        # The reason, where rq keeps a failed job's error (job.latest_result()).
+        Result.create_failure(job, FAILURE_TTL, message, pipeline=pipe)
         pipe.execute()
