@@ -8,6 +8,7 @@ from datetime import timezone as dt_timezone
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rq import Queue
@@ -206,3 +207,79 @@ def test_redelivery_of_a_delivery_whose_webhook_is_gone_is_a_409(
     response = api.post(f"{URL}{delivery.pk}/redeliver/")
     assert response.status_code == 409
     assert "no longer exists" in response.json()["detail"]
+
+
+def logged(count: int, **fields: Any) -> list[Delivery]:
+    """``count`` deliveries in the log, oldest first (one microsecond or more apart)."""
+    return [
+        Delivery.objects.create(
+            event_id=uuid.uuid4(),
+            object_type="inventory.site",
+            object_id=str(n),
+            event_type="object_created",
+            payload={},
+            **fields,
+        )
+        for n in range(count)
+    ]
+
+
+def test_ordering_by_created_either_way_and_an_unknown_field_is_a_400(api: APIClient) -> None:
+    oldest_first = [str(d.pk) for d in logged(3)]
+    assert [d["id"] for d in results(api.get(URL))] == oldest_first[::-1]
+    assert [d["id"] for d in results(api.get(URL, {"ordering": "created"}))] == oldest_first
+    newest = results(api.get(URL, {"ordering": "-created"}))
+    assert [d["id"] for d in newest] == oldest_first[::-1]
+    for unknown in ("payload", "created,payload", "webhook__secret"):
+        response = api.get(URL, {"ordering": unknown})
+        assert response.status_code == 400, unknown
+        assert "ordering" in response.json()
+
+
+def test_cursor_pages_have_no_count_and_stay_stable_while_deliveries_are_logged(
+    api: APIClient,
+) -> None:
+    expected = [str(d.pk) for d in logged(5)][::-1]
+    first = api.get(URL, {"pagination": "cursor", "limit": "2"}).json()
+    assert "count" not in first and first["previous"] is None
+    logged(3)  # newer deliveries arrive between two pages
+    seen = [d["id"] for d in first["results"]]
+    page = first
+    while page["next"]:
+        assert "cursor=" in page["next"]
+        page = api.get(page["next"]).json()
+        seen += [d["id"] for d in page["results"]]
+    assert seen == expected
+    # Limit/offset stays the default, with its count.
+    assert api.get(URL, {"limit": 2}).json()["count"] == 8
+    response = api.get(URL, {"pagination": "pages"})
+    assert response.status_code == 400 and "pagination" in response.json()
+
+
+def test_cursor_pages_follow_the_ordering(api: APIClient) -> None:
+    expected = [str(d.pk) for d in logged(3)]
+    page = api.get(URL, {"pagination": "cursor", "limit": "2", "ordering": "created"}).json()
+    seen = [d["id"] for d in page["results"]]
+    seen += [d["id"] for d in api.get(page["next"]).json()["results"]]
+    assert seen == expected
+
+
+def test_redelivering_a_delivery_pruned_meanwhile_is_a_404(
+    api: APIClient, queue: Queue, site_rule: EventRule
+) -> None:
+    [delivery] = logged(1, webhook=site_rule.webhook, state=DeliveryState.FAILED)
+
+    def prune_right_after_the_update(
+        execute: Any, sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        result = execute(sql, params, many, context)
+        if sql.startswith("UPDATE") and "webhooks_app_delivery" in sql:
+            context["cursor"].execute(
+                "DELETE FROM webhooks_app_delivery WHERE id = %s", [delivery.pk.hex]
+            )
+        return result
+
+    with connection.execute_wrapper(prune_right_after_the_update):
+        response = api.post(f"{URL}{delivery.pk}/redeliver/")
+    assert response.status_code == 404, response.content
+    assert not Delivery.objects.filter(pk=delivery.pk).exists()

@@ -8,11 +8,12 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import Model, Prefetch, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from redis.exceptions import RedisError
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.pagination import BasePagination
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
@@ -22,6 +23,7 @@ from rest_framework.views import APIView
 
 from webhooks_app.api.bulk import BulkFailed, BulkModelViewSet
 from webhooks_app.api.conflicts import CONFLICT_ERRORS, Conflict, describe_conflict
+from webhooks_app.api.delivery_listing import DeliveryOrderingFilter, DeliveryPagination
 from webhooks_app.api.delivery_serializers import DeliveryDetailSerializer, DeliverySerializer
 from webhooks_app.api.filters import DeliveryFilterSet, EventRuleFilterSet, WebhookFilterSet
 from webhooks_app.api.parsing import BoundedLimitOffsetPagination, SafeJSONParser
@@ -209,6 +211,8 @@ class DeliveryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[Delivery]):
     queryset = Delivery.objects.select_related("webhook", "event_rule")
     serializer_class = DeliverySerializer
     filterset_class = DeliveryFilterSet
+    filter_backends = [DjangoFilterBackend, DeliveryOrderingFilter]
+    pagination_class = DeliveryPagination
     lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self) -> QuerySet[Delivery]:
@@ -239,6 +243,9 @@ class DeliveryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[Delivery]):
         delivery = self.get_object()
         if not redeliver(delivery):
             raise Conflict("The delivery's webhook no longer exists; it cannot be redelivered.")
-        delivery.refresh_from_db()
-        serializer = DeliveryDetailSerializer(delivery, context=self.get_serializer_context())
+        # Pruned meanwhile: the delivery is gone, as for any other missing one.
+        queued = self.get_queryset().filter(pk=delivery.pk).first()
+        if queued is None:
+            raise NotFound("No Delivery matches the given query.")
+        serializer = DeliveryDetailSerializer(queued, context=self.get_serializer_context())
         return Response(serializer.data, status=status.HTTP_202_ACCEPTED)
