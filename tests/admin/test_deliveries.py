@@ -3,13 +3,18 @@ redelivery of one or many, including when Redis is down."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rq import Queue
 
 from tests.conftest import drain, make_webhook
+from webhooks_app.admin.delivery_search import CappedCountPaginator
 from webhooks_app.delivery.redelivery import send_test
 from webhooks_app.models import Delivery, Webhook
 from webhooks_app.receiver import Receiver
@@ -74,7 +79,8 @@ def test_list_filters_by_state_and_finds_by_event_id(
     by_event = admin_client.get(LIST_URL, {"q": str(ok.event_id)})
     assert [d.pk for d in by_event.context["cl"].result_list] == [ok.pk]
     by_webhook = admin_client.get(
-        LIST_URL, {"webhook__id__exact": webhook.pk, "created__gte": "2000-01-01 00:00:00+00:00"}
+        LIST_URL,
+        {"webhook__id__exact": str(webhook.pk), "created__gte": "2000-01-01 00:00:00+00:00"},
     )
     assert len(by_webhook.context["cl"].result_list) == 2
     assert admin_client.get(LIST_URL, {"q": "not-a-uuid"}).status_code == 200
@@ -179,3 +185,85 @@ def test_staff_without_change_permission_cannot_redeliver(client: Client, webhoo
     assert "redeliver-link" not in client.get(detail_url(delivery)).content.decode()
     assert "redeliver_selected" not in client.get(LIST_URL).content.decode()
     assert client.post(f"/admin/webhooks_app/delivery/{delivery.pk}/redeliver/").status_code == 403
+
+
+def logged(count: int, webhook: Webhook | None = None, first_object: int = 1000) -> list[Delivery]:
+    return Delivery.objects.bulk_create(
+        Delivery(
+            event_id=uuid.uuid4(),
+            webhook=webhook,
+            webhook_name=webhook.name if webhook else "",
+            object_type="inventory.site",
+            object_id=str(first_object + n),
+            event_type="object_created",
+            payload={},
+        )
+        for n in range(count)
+    )
+
+
+def list_queries(client: Client, **params: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(LIST_URL, params).status_code == 200
+    return [q["sql"] for q in captured.captured_queries if "webhooks_app_delivery" in q["sql"]]
+
+
+def test_search_matches_a_delivery_id_event_id_object_id_or_webhook_name_exactly(
+    admin_client: Client, webhook: Webhook
+) -> None:
+    target, other = logged(2, webhook)
+    [orphan] = logged(1, first_object=2000)
+
+    def found(term: str) -> set[object]:
+        response = admin_client.get(LIST_URL, {"q": term})
+        return {d.pk for d in response.context["cl"].result_list}
+
+    assert found(str(target.pk)) == {target.pk}
+    assert found(target.pk.hex.upper()) == {target.pk}
+    assert found(str(other.event_id)) == {other.pk}
+    assert found(target.object_id) == {target.pk}
+    assert found(target.object_id[:-1]) == set()  # exact, not "contains"
+    assert found("ceiv") == {target.pk, other.pk}  # the webhook "Receiver"
+    assert found(orphan.object_id) == {orphan.pk}
+    assert found("x" * 500) == set()
+
+
+@pytest.mark.parametrize("kind", ["delivery id", "event id", "object id"])
+def test_searching_an_id_reads_the_log_through_an_index(
+    admin_client: Client, webhook: Webhook, kind: str
+) -> None:
+    deliveries = logged(30, webhook)
+    term = {
+        "delivery id": str(deliveries[7].pk),
+        "event id": str(deliveries[7].event_id),
+        "object id": deliveries[7].object_id,
+    }[kind]
+    selects = [q for q in list_queries(admin_client, q=term) if q.startswith("SELECT")]
+    assert selects
+    for sql in selects:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = [str(row[-1]) for row in cursor.fetchall()]
+        scans = [step for step in plan if step.startswith("SCAN webhooks_app_delivery")]
+        assert not scans, (sql, plan)
+        assert any(step.startswith("SEARCH webhooks_app_delivery") for step in plan), plan
+
+
+@pytest.mark.parametrize("params", [{}, {"state__exact": "failed"}, {"q": "1003"}, {"p": "2"}])
+def test_no_page_of_the_list_counts_the_whole_log(
+    admin_client: Client, webhook: Webhook, params: dict[str, str]
+) -> None:
+    logged(120, webhook)
+    counts = [q for q in list_queries(admin_client, **params) if "COUNT(" in q.upper()]
+    assert counts  # the list still says how many (up to a bound)
+    assert all("LIMIT" in q.upper() for q in counts), counts
+
+
+def test_a_log_larger_than_the_count_bound_says_more_than(admin_client: Client) -> None:
+    logged(5)
+    paginator = CappedCountPaginator(Delivery.objects.order_by("-created", "-id"), 2)
+    paginator.cap = 3
+    assert (paginator.count, paginator.more, paginator.num_pages) == (3, True, 2)
+    assert len(paginator.page(2).object_list) == 1
+    content = admin_client.get(LIST_URL).content.decode()
+    assert "5 deliveries" in content and "more than" not in content

@@ -17,30 +17,52 @@ class Delivery(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event_id = models.UUIDField(db_index=True, help_text="Stable across retries and redeliveries.")
+    # Indexed with the creation time (Meta.indexes), as the log is filtered and ordered.
     webhook = models.ForeignKey(
-        Webhook, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+        Webhook,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        db_index=False,
     )
     event_rule = models.ForeignKey(
-        EventRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+        EventRule,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        db_index=False,
     )
     webhook_name = models.CharField(max_length=150, blank=True)
-    object_type = models.CharField(max_length=100, db_index=True)
+    object_type = models.CharField(max_length=100)
     object_id = models.CharField(max_length=64, blank=True, db_index=True)
     event_type = models.CharField(max_length=30, choices=EventType.choices)
     state = models.CharField(
-        max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING, db_index=True
+        max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
     attempt_count = models.PositiveIntegerField(default=0)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     payload = OrderedJSONField(help_text="The event context the attempts were rendered from.")
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
     last_updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-created"]
+        ordering = ["-created", "-id"]
         verbose_name_plural = "deliveries"
+        # Every list of the log is ordered by creation time (then id, for equal times): each
+        # filter's index ends with them, so that a page is an index range scan at any size.
+        # Exact lookups: the primary key, event_id and object_id (single-column indexes).
+        indexes = [
+            models.Index(fields=["created", "id"], name="webhooks_delivery_created"),
+            models.Index(fields=["state", "created", "id"], name="webhooks_delivery_state"),
+            models.Index(fields=["webhook", "created", "id"], name="webhooks_delivery_webhook"),
+            models.Index(fields=["event_rule", "created", "id"], name="webhooks_delivery_rule"),
+            models.Index(fields=["object_type", "created", "id"], name="webhooks_delivery_objtype"),
+            models.Index(fields=["event_type", "created", "id"], name="webhooks_delivery_evtype"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.object_type}:{self.object_id} -> {self.webhook_name}"
