@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from webhooks_app.conf import conf
-from webhooks_app.delivery.log import prune_deliveries
+from webhooks_app.delivery.retention import prune_deliveries
 
 
 class Command(BaseCommand):
