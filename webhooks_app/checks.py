@@ -13,9 +13,12 @@ E010 WEBHOOKS_BATCH_SIZE / WEBHOOKS_CONCURRENCY / byte limits / WEBHOOKS_RELAY_I
 E011 WEBHOOKS_JINJA2_FILTERS is not a dict of name -> callable or importable dotted path.
 E012 WEBHOOKS_HTTP_PROXIES is not a dict of scheme -> proxy URL.
 E013 WEBHOOKS_HTTP_TIMEOUT is not shorter than the queue's job timeout.
+E014 WEBHOOKS_ENCRYPTION_KEYS is not a non-empty list of Fernet keys.
 W001 WebhooksMiddleware is not in MIDDLEWARE (events carry no user or request id).
 W002 WEBHOOKS_WORKER_CONCURRENCY is set: it is gone (a worker runs one job at a time); run more
      worker processes instead (``manage.py rqworker-pool <queue> --num-workers N``).
+W003 (``check --deploy``) WEBHOOKS_ENCRYPTION_KEYS is unset: credentials are encrypted under
+     keys derived from SECRET_KEY.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
+
+from webhooks_app import crypto
 
 MIDDLEWARE_PATH = "webhooks_app.capture.middleware.WebhooksMiddleware"
 
@@ -226,6 +231,7 @@ def check_settings(
         *_check_numbers(),
         *_check_networks(),
         *_check_filters_and_proxies(),
+        *_check_encryption_keys(),
     ]
 
 
@@ -260,4 +266,60 @@ def check_middleware(
     ]
 
 
-__all__ = ["check_middleware", "check_removed_settings", "check_settings"]
+def _check_encryption_keys() -> list[CheckMessage]:
+    keys = getattr(settings, "WEBHOOKS_ENCRYPTION_KEYS", None)
+    if keys is None:
+        return []
+    hint = (
+        "A list of keys made by cryptography's Fernet.generate_key(); the first encrypts, "
+        "all decrypt."
+    )
+    if not isinstance(keys, (list, tuple)) or not keys:
+        return [
+            Error(
+                "WEBHOOKS_ENCRYPTION_KEYS must be a non-empty list of Fernet keys.",
+                hint=hint,
+                id="webhooks_app.E014",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for index, key in enumerate(keys):
+        try:
+            if not isinstance(key, (str, bytes)):
+                raise TypeError
+            crypto.keyring([key], "")
+        except (TypeError, ValueError):
+            errors.append(
+                Error(
+                    f"WEBHOOKS_ENCRYPTION_KEYS[{index}] is not a Fernet key "
+                    "(32 bytes, URL-safe base64).",
+                    hint=hint,
+                    id="webhooks_app.E014",
+                )
+            )
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_encryption_keys_set(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    if getattr(settings, "WEBHOOKS_ENCRYPTION_KEYS", None) is not None:
+        return []
+    return [
+        Warning(
+            "WEBHOOKS_ENCRYPTION_KEYS is not set: webhook secrets and other credentials are "
+            "encrypted under keys derived from SECRET_KEY (and SECRET_KEY_FALLBACKS).",
+            hint="Set WEBHOOKS_ENCRYPTION_KEYS = [<Fernet.generate_key()>] (kept apart from "
+            "SECRET_KEY and the database), then run 'manage.py webhooks_reencrypt'.",
+            id="webhooks_app.W003",
+        )
+    ]
+
+
+__all__ = [
+    "check_encryption_keys_set",
+    "check_middleware",
+    "check_removed_settings",
+    "check_settings",
+]

@@ -109,5 +109,12 @@ class Settings:
         """Seconds between automatic outbox relays while a worker runs."""
         return self._get("WEBHOOKS_RELAY_INTERVAL", 30.0)  # type: ignore[no-any-return]
 
+    @property
+    def WEBHOOKS_ENCRYPTION_KEYS(self) -> list[str | bytes] | None:
+        """Fernet keys stored credentials are encrypted with: the first encrypts, all decrypt.
+        None (unset): keys derived from ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS``."""
+        value = self._get("WEBHOOKS_ENCRYPTION_KEYS", None)
+        return None if value is None else list(value)
+
 
 conf = Settings()

@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 from webhooks_app.capture.serialization import model_label, registered_models
 from webhooks_app.choices import EventType
 from webhooks_app.models import EventRule, Webhook
+from webhooks_app.models.encrypted import stored_credential
 from webhooks_app.models.validators import (
     MAX_ID,
     InvalidJSON,
@@ -128,7 +129,8 @@ class WebhookForm(WebhookFormBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.stored_secret = self.instance.secret if self.instance.pk else ""
+        # The stored token (never decrypted here): kept as it is when nothing is typed.
+        self.stored_secret = stored_credential(self.instance, "secret") if self.instance.pk else ""
         if self.stored_secret:
             self.fields["secret"].widget.attrs["placeholder"] = "A secret is set (hidden)"
         else:

@@ -88,7 +88,7 @@ class WebhookAdmin(WebhookAdminBase):
 
     @admin.display(boolean=True, description="Secret set")
     def secret_set(self, obj: Webhook) -> bool:
-        return bool(obj.secret)
+        return obj.has_secret
 
     @admin.display(description="Rules", ordering="rule_count")
     def rule_count(self, obj: Webhook) -> int:

@@ -127,7 +127,7 @@ class WebhookSerializer(ConfigSerializer[Webhook]):
         ]
 
     def get_secret_set(self, obj: Webhook) -> bool:
-        return bool(obj.secret)
+        return obj.has_secret
 
 
 class BriefEventRuleSerializer(BriefConfigSerializer[EventRule]):

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from webhooks_app.choices import HttpMethod
+from webhooks_app.models.encrypted import (
+    EncryptedTextField,
+    encrypted_fields,
+    is_decryptable,
+    stored_credential,
+)
 from webhooks_app.models.rules_version import VersionedQuerySet
 from webhooks_app.models.validators import (
     validate_header_template,
@@ -37,10 +45,11 @@ class Webhook(models.Model):
         blank=True,
         help_text="Jinja2 template. Empty: the event context as JSON (NetBox's payload).",
     )
-    secret = models.CharField(
+    secret = EncryptedTextField(
         max_length=255,
         blank=True,
-        help_text="When set, the body is signed with HMAC-SHA512 in the X-Hook-Signature header.",
+        help_text="When set, the body is signed with HMAC-SHA512 in the X-Hook-Signature header. "
+        "Stored encrypted; reading it decrypts it (UndecryptableCredentialError when no key can).",
     )
     standard_webhooks = models.BooleanField(
         "Standard Webhooks signature",
@@ -66,6 +75,20 @@ class Webhook(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def has_secret(self) -> bool:
+        """Whether a secret is set (without decrypting it)."""
+        return bool(stored_credential(self, "secret"))
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        # A credential no key decrypts cannot be validated; it is kept as it is (its
+        # deliveries fail and say why) until a new one is set.
+        skip = set(exclude or ())
+        skip.update(
+            f.name for f in encrypted_fields(type(self)) if not is_decryptable(self, f.name)
+        )
+        super().clean_fields(exclude=skip)
+
     def clean(self) -> None:
         super().clean()
         errors: dict[str, list[ValidationError]] = {}
@@ -88,7 +111,7 @@ class Webhook(models.Model):
                     "Do not specify a CA certificate file if SSL verification is disabled."
                 )
             )
-        if self.standard_webhooks and not self.secret:
+        if self.standard_webhooks and not self.has_secret:
             errors.setdefault("standard_webhooks", []).append(
                 ValidationError("Standard Webhooks signatures need a secret.")
             )
