@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps test-deps test-postgres demo test lint typecheck pytest benchmark clean
+.PHONY: install system-deps test-deps test-postgres test-compat demo test lint typecheck pytest benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,10 @@ install: $(STAMP) system-deps
 test-deps:
 	@bash scripts/ensure-system-deps.sh redis chromium postgresql
 
+# Other ports: make demo PORT=8123 REDIS_PORT=6399 RECEIVER_PORT=9123 (one line: the tests read
+# it with make -n); rundemo's defaults otherwise.
 demo: install
-	$(PY) manage.py rundemo
+	$(PY) manage.py rundemo $(if $(PORT),--port $(PORT)) $(if $(REDIS_PORT),--redis-port $(REDIS_PORT)) $(if $(RECEIVER_PORT),--receiver-port $(RECEIVER_PORT))
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -49,7 +51,14 @@ PG_PYTEST := WEBHOOKS_TEST_POSTGRES=1 $(VENV)/bin/pytest -p tests.postgres_serve
 	-m "not browser and not benchmark" --ignore=tests/worker/test_scale_out_sigkill.py \
 	--session-timeout=600
 
-# Checks, the whole suite on SQLite, then the PostgreSQL rerun.
+# The compatibility runs (scripts/compat-run.sh): ruff check, strict mypy, the migration and
+# system checks and the suite (less the browser tests and the benchmark) again, each in a virtual
+# environment of its own made by uv from pyproject.toml: `lowest` on Python 3.11 with the lowest
+# versions the bounds allow (Django 5.2), `newest` on Python 3.13 with the newest (Django 6.1).
+# The interpreters are the machine's (pyenv's); a missing one prints SKIPPED and is not tested.
+COMPAT := bash scripts/compat-run.sh
+
+# Checks, the whole suite on SQLite, the PostgreSQL rerun, then the two compatibility runs.
 test: install test-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -58,6 +67,11 @@ test: install test-deps
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py check
 	$(VENV)/bin/pytest
 	$(PG_PYTEST)
+	$(COMPAT) lowest newest
+
+# The two compatibility runs alone (both run; fails if either failed).
+test-compat: install system-deps
+	$(COMPAT) lowest newest
 
 # The PostgreSQL rerun alone.
 test-postgres: install test-deps
@@ -67,4 +81,4 @@ benchmark: install
 	$(PY) manage.py webhooks_benchmark
 
 clean:
-	rm -rf $(VENV) run .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-lowest .venv-newest run .mypy_cache .ruff_cache .pytest_cache
