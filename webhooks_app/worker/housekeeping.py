@@ -11,7 +11,7 @@ from django.db import connection
 from rq.exceptions import StopRequested
 
 from webhooks_app.conf import conf
-from webhooks_app.delivery.log import prune_deliveries
+from webhooks_app.delivery.retention import prune_deliveries
 from webhooks_app.dispatch.enqueue import relay_outbox
 from webhooks_app.models import OutboxEntry
 
