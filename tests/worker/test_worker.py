@@ -125,3 +125,17 @@ def _settled(queue: Queue) -> bool:
         and queue.scheduled_job_registry.get_job_count(cleanup=False) == 0
         and queue.started_job_registry.get_job_count(cleanup=False) == 0
     )
+
+
+def test_a_worker_forgotten_by_a_restarted_redis_is_listed_again_within_a_heartbeat(
+    queue: Queue, pool: WorkerPool
+) -> None:
+    """Redis restarted without its data (here: FLUSHALL): the running worker writes its record
+    and registration again at its next heartbeat, so the background tasks page lists it."""
+    [worker] = pool.start()
+    wait_until(lambda: pool.rq_worker(worker) is not None, 30, "the worker to register")
+    queue.connection.flushall()
+    assert pool.rq_worker(worker) is None
+    wait_until(lambda: pool.rq_worker(worker) is not None, 30, "the worker to register again")
+    record = pool.rq_worker(worker)
+    assert record is not None and record.queue_names() == ["default"]

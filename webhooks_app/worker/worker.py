@@ -25,7 +25,7 @@ from typing import Any
 
 from redis.client import PubSub, PubSubWorkerThread
 from redis.exceptions import ConnectionError
-from rq import SimpleWorker
+from rq import SimpleWorker, worker_registration
 from rq.job import Job
 from rq.queue import Queue
 
@@ -122,6 +122,22 @@ class WebhookWorker(SimpleWorker):
                 return
             self.last_heartbeat_sent = now
         super().heartbeat(timeout, pipeline)
+        if pipeline is None:
+            self.register_again_if_forgotten()
+
+    def register_again_if_forgotten(self) -> None:
+        """After Redis restarted (or lost its data), rq's worker registry no longer lists this
+        worker, which goes on working: write its record and registration again (what rq's
+        ``register_birth`` writes, through the same public calls), so that the background
+        tasks page and ``Worker.all()`` show it again within one heartbeat."""
+        if self.key in worker_registration.get_keys(connection=self.connection):
+            return
+        logger.warning("Worker %s was missing from rq's registry (Redis restarted?)", self.name)
+        with self.connection.pipeline() as pipe:
+            pipe.hset(self.key, mapping=self.serialize())
+            worker_registration.register(self, pipe)
+            pipe.expire(self.key, self.worker_ttl + 60)
+            pipe.execute()
 
     def check_for_suspension(self, burst: bool) -> None:
         # ``rq suspend`` is noticed within a second rather than before every job.
