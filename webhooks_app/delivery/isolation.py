@@ -104,6 +104,7 @@ def run_in_child(func: Callable[..., T], *args: Any, limit: float, what: str, **
         if process.pid is not None:
             process.join()
             process.close()
+        sending.close()
         receiving.close()
 
 
