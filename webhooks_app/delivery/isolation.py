@@ -124,6 +124,8 @@ def _answer(receiving: Connection, process: Any, limit: float, what: str) -> Any
         raise UnexpectedError(
             f"The process for {what.lower()} ended unexpectedly (exit code {process.exitcode})."
         ) from None
+    except (pickle.UnpicklingError, TypeError, AttributeError, ImportError) as exc:
+        raise UnexpectedError.from_exception(exc, f"reading the outcome of {what.lower()}") from exc
     if kind == "ok":
         return value
     if kind == "bug":
