@@ -278,6 +278,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
+# Keys that encrypt webhook secrets at rest: comma-separated Fernet keys, the first encrypts,
+# all decrypt (rotate by putting the new key first, then `manage.py webhooks_reencrypt`).
+# Unset: keys derived from SECRET_KEY (and `check --deploy` warns).
+if os.environ.get("WEBHOOKS_ENCRYPTION_KEYS"):
+    WEBHOOKS_ENCRYPTION_KEYS = [
+        key.strip() for key in os.environ["WEBHOOKS_ENCRYPTION_KEYS"].split(",") if key.strip()
+    ]
+
 WEBHOOKS_MODELS = {
     "inventory.tag": "demo.inventory.api.serializers.TagSerializer",
     "inventory.site": "demo.inventory.api.serializers.SiteSerializer",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django_rq.connection_utils import get_redis_connection
 
@@ -40,6 +41,7 @@ PRODUCTION_ENV = {
     "SECURE_HSTS_SECONDS": "31536000",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
     "SECURE_HSTS_PRELOAD": "true",
+    "WEBHOOKS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
 }
 SETTINGS_VARIABLES = [
     "DEBUG",
@@ -55,6 +57,7 @@ SETTINGS_VARIABLES = [
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_HSTS_PRELOAD",
+    "WEBHOOKS_ENCRYPTION_KEYS",
     "LOG_FORMAT",
     "LOG_LEVEL",
     "WEBHOOKS_LOG_LEVEL",

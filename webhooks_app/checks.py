@@ -9,7 +9,8 @@ E006 WEBHOOKS_RETRY_SCHEDULE is not a list of non-negative numbers.
 E007 WEBHOOKS_DELIVERY_RETENTION_DAYS is not a positive integer.
 E008 WEBHOOKS_DELIVERY_LOG is not "all" or "failures".
 E009 WEBHOOKS_DENIED_NETWORKS / WEBHOOKS_ALLOWED_NETWORKS holds an invalid network.
-E010 WEBHOOKS_BATCH_SIZE / WEBHOOKS_CONCURRENCY / byte limits / WEBHOOKS_RELAY_INTERVAL are not positive.
+E010 WEBHOOKS_BATCH_SIZE / WEBHOOKS_CONCURRENCY / byte and size limits / WEBHOOKS_RELAY_INTERVAL /
+     WEBHOOKS_CONDITION_REGEX_TIMEOUT are not positive.
 E011 WEBHOOKS_JINJA2_FILTERS is not a dict of name -> callable or importable dotted path.
 E012 WEBHOOKS_HTTP_PROXIES is not a dict of scheme -> proxy URL.
 E013 WEBHOOKS_HTTP_TIMEOUT is not shorter than the queue's job timeout.
@@ -144,17 +145,19 @@ def _check_numbers() -> list[CheckMessage]:
         "WEBHOOKS_CONCURRENCY",
         "WEBHOOKS_MAX_RESPONSE_BYTES",
         "WEBHOOKS_LOG_BODY_BYTES",
+        "WEBHOOKS_TEMPLATE_MAX_SIZE",
     ):
         if hasattr(settings, name) and not _is_positive_int(getattr(settings, name)):
             errors.append(Error(f"{name} must be a positive integer.", id="webhooks_app.E010"))
-    relay = getattr(settings, "WEBHOOKS_RELAY_INTERVAL", 30.0)
-    if not _is_number(relay) or relay <= 0:
-        errors.append(
-            Error(
-                "WEBHOOKS_RELAY_INTERVAL must be a positive number of seconds.",
-                id="webhooks_app.E010",
+    for name, default in (
+        ("WEBHOOKS_RELAY_INTERVAL", 30.0),
+        ("WEBHOOKS_CONDITION_REGEX_TIMEOUT", 0.05),
+    ):
+        value = getattr(settings, name, default)
+        if not _is_number(value) or value <= 0:
+            errors.append(
+                Error(f"{name} must be a positive number of seconds.", id="webhooks_app.E010")
             )
-        )
     return errors
 
 
