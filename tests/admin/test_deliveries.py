@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rq import Queue
 
-from tests.conftest import drain, make_webhook
+from tests.conftest import drain, make_rule, make_webhook, queued_deliveries
 from webhooks_app.admin.delivery_search import CappedCountPaginator
 from webhooks_app.delivery.redelivery import send_test
 from webhooks_app.models import Delivery, Webhook
@@ -267,3 +267,39 @@ def test_a_log_larger_than_the_count_bound_says_more_than(admin_client: Client) 
     assert len(paginator.page(2).object_list) == 1
     content = admin_client.get(LIST_URL).content.decode()
     assert "5 deliveries" in content and "more than" not in content
+
+
+def test_deleting_a_webhook_with_a_history_leaves_it_named_in_the_log(
+    admin_client: Client, queue: Queue
+) -> None:
+    def delete_with_history(name: str, count: int) -> list[str]:
+        webhook = make_webhook("http://127.0.0.1:9/", name=name)
+        rule = make_rule(webhook, name=f"{name} rule")
+        for d in logged(count, webhook):
+            d.event_rule, d.event_rule_name = rule, rule.name
+            d.save()
+        with CaptureQueriesContext(connection) as captured:
+            for url in (
+                f"/admin/webhooks_app/eventrule/{rule.pk}/delete/",
+                f"/admin/webhooks_app/webhook/{webhook.pk}/delete/",
+            ):
+                assert admin_client.get(url).status_code == 200  # the confirmation page
+                assert admin_client.post(url, {"post": "yes"}).status_code == 302
+        return [q["sql"] for q in captured.captured_queries]
+
+    delete_with_history("Warm", 1)  # the content types are cached after a first delete
+    small = delete_with_history("Small", 2)
+    large = delete_with_history("Gone", 40)
+    assert len(small) == len(large)
+    assert not [sql for sql in large if "webhooks_app_delivery" in sql]
+
+    page = admin_client.get(LIST_URL).content.decode()
+    assert page.count("Gone (deleted)") == 40 and page.count("Gone rule (deleted)") == 40
+    delivery = Delivery.objects.filter(webhook_name="Gone").first()
+    assert delivery is not None
+    detail = admin_client.get(detail_url(delivery)).content.decode()
+    assert "Gone (deleted)" in detail and "Gone rule (deleted)" in detail
+    response = admin_client.post(f"/admin/webhooks_app/delivery/{delivery.pk}/redeliver/")
+    assert response.status_code == 302
+    assert notices(response) == ["1 delivery skipped: the webhook no longer exists."]
+    assert not queued_deliveries(queue)

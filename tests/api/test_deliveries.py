@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rq import Queue
 
 from demo.inventory.models import Site
-from tests.conftest import drain, make_rule, make_webhook
+from tests.conftest import drain, make_rule, make_webhook, queued_deliveries
 from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery, EventRule, Webhook
 from webhooks_app.receiver import Receiver
@@ -283,3 +284,63 @@ def test_redelivering_a_delivery_pruned_meanwhile_is_a_404(
         response = api.post(f"{URL}{delivery.pk}/redeliver/")
     assert response.status_code == 404, response.content
     assert not Delivery.objects.filter(pk=delivery.pk).exists()
+
+
+def history(name: str, count: int) -> tuple[Webhook, EventRule]:
+    """A webhook and its rule with ``count`` deliveries in the log."""
+    webhook = make_webhook("http://127.0.0.1:9/", name=name)
+    rule = make_rule(webhook, name=f"{name} rule")
+    Delivery.objects.bulk_create(
+        Delivery(
+            event_id=uuid.uuid4(),
+            webhook=webhook,
+            webhook_name=webhook.name,
+            event_rule=rule,
+            event_rule_name=rule.name,
+            object_type="inventory.site",
+            object_id=str(n),
+            event_type="object_created",
+            state=DeliveryState.FAILED,
+            payload={},
+        )
+        for n in range(count)
+    )
+    return webhook, rule
+
+
+def delete_through_api(api: APIClient, webhook: Webhook, rule: EventRule) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        assert api.delete(f"{API}/event-rules/{rule.pk}/").status_code == 204
+        assert api.delete(f"{API}/webhooks/{webhook.pk}/").status_code == 204
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_deleting_a_webhook_and_its_rule_leaves_their_history_untouched(api: APIClient) -> None:
+    small = delete_through_api(api, *history("Small", 2))
+    large = delete_through_api(api, *history("Large", 60))
+    # The deletes do not touch the log: the same queries whatever its size, none on the log.
+    assert len(small) == len(large)
+    assert not [sql for sql in large if "webhooks_app_delivery" in sql]
+    assert Delivery.objects.filter(webhook_name="Large", event_rule_name="Large rule").count() == 60
+
+
+def test_the_history_of_a_deleted_webhook_is_listed_by_name_and_not_redeliverable(
+    api: APIClient, queue: Queue
+) -> None:
+    webhook, rule = history("Gone", 3)
+    delete_through_api(api, webhook, rule)
+    items = results(api.get(URL))
+    assert len(items) == 3
+    assert {(i["webhook"], i["webhook_name"], i["event_rule"]) for i in items} == {
+        (None, "Gone", None)
+    }
+    assert len(results(api.get(URL, {"state": "failed"}))) == 3
+    delivery = Delivery.objects.first()
+    assert delivery is not None and delivery.existing_webhook() is None
+    detail = api.get(f"{URL}{delivery.pk}/")
+    assert detail.status_code == 200
+    assert (detail.json()["webhook"], detail.json()["webhook_name"]) == (None, "Gone")
+    response = api.post(f"{URL}{delivery.pk}/redeliver/")
+    assert response.status_code == 409
+    assert "no longer exists" in response.json()["detail"]
+    assert not queued_deliveries(queue)

@@ -33,7 +33,7 @@ DETAIL_FIELDS = (
     "state_badge",
     "event_id",
     "webhook_display",
-    "event_rule",
+    "event_rule_display",
     "object_display",
     "event_type",
     "attempt_count",
@@ -103,6 +103,10 @@ class DeliveryAdmin(DeliveryAdminBase):
     class Media:
         css = {"all": ["webhooks_app/admin.css"]}
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
+        # Joined (LEFT OUTER): a deleted webhook or rule reads as None, on the detail page too.
+        return super().get_queryset(request).select_related("webhook", "event_rule")
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str
     ) -> tuple[QuerySet[Delivery], bool]:
@@ -150,19 +154,30 @@ class DeliveryAdmin(DeliveryAdminBase):
 
     @admin.display(description="Webhook", ordering="webhook_name")
     def webhook_display(self, obj: Delivery) -> str:
-        if obj.webhook is not None:
-            url = reverse("admin:webhooks_app_webhook_change", args=[obj.webhook.pk])
-            return format_html('<a href="{}">{}</a>', url, obj.webhook)
+        # A deleted webhook's id stays in the log (no constraint): it is shown by its name.
+        webhook = obj.existing_webhook()
+        if webhook is not None:
+            url = reverse("admin:webhooks_app_webhook_change", args=[webhook.pk])
+            return format_html('<a href="{}">{}</a>', url, webhook)
         return f"{obj.webhook_name} (deleted)" if obj.webhook_name else "(deleted)"
+
+    @admin.display(description="Event rule", empty_value="–")
+    def event_rule_display(self, obj: Delivery) -> str | None:
+        rule = obj.existing_event_rule()
+        if rule is not None:
+            url = reverse("admin:webhooks_app_eventrule_change", args=[rule.pk])
+            return format_html('<a href="{}">{}</a>', url, rule)
+        if obj.event_rule_id is None:  # a test send
+            return None
+        return f"{obj.event_rule_name} (deleted)" if obj.event_rule_name else "(deleted)"
 
     @admin.display(description="Webhook", ordering="webhook_name")
     def where(self, obj: Delivery) -> str:
         """The webhook, and below it the rule that chose it."""
-        if obj.event_rule is None:
+        rule = self.event_rule_display(obj)
+        if rule is None:
             return self.webhook_display(obj)
-        return format_html(
-            '{}<br><span class="quiet">{}</span>', self.webhook_display(obj), obj.event_rule
-        )
+        return format_html('{}<br><span class="quiet">{}</span>', self.webhook_display(obj), rule)
 
     @admin.display(description="Attempts", ordering="attempt_count")
     def attempts_display(self, obj: Delivery) -> int:

@@ -45,7 +45,10 @@ def redeliver_many(deliveries: QuerySet[Delivery] | list[Delivery]) -> int:
     """Queue a new attempt of each delivery (same event id, same payload) in one pipeline.
     Raises ``redis.RedisError`` when Redis is unreachable; returns how many were queued."""
     rows = list(deliveries)
-    rows = [d for d in rows if d.webhook_id is not None]
+    # A deleted webhook's id stays in the log (no constraint): only existing ones are queued.
+    ids = {d.webhook_id for d in rows if d.webhook_id is not None}
+    existing = set(Webhook.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    rows = [d for d in rows if d.webhook_id in existing]
     if not rows:
         return 0
     push_jobs([_spec_for(d, d.webhook_id) for d in rows if d.webhook_id is not None])

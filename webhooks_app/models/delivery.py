@@ -18,9 +18,15 @@ class Delivery(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event_id = models.UUIDField(db_index=True, help_text="Stable across retries and redeliveries.")
     # Indexed with the creation time (Meta.indexes), as the log is filtered and ordered.
+    # Deleting a webhook or a rule leaves its deliveries as they are (no constraint, no
+    # cascade): touching a long history would be work proportional to it inside the delete's
+    # request. The id then names a deleted object: read these through select_related (a
+    # missing row joins as None) or existing_webhook()/existing_event_rule(), never by plain
+    # attribute access (DoesNotExist); the names below keep what the log shows.
     webhook = models.ForeignKey(
         Webhook,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="deliveries",
@@ -28,13 +34,15 @@ class Delivery(models.Model):
     )
     event_rule = models.ForeignKey(
         EventRule,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="deliveries",
         db_index=False,
     )
     webhook_name = models.CharField(max_length=150, blank=True)
+    event_rule_name = models.CharField(max_length=150, blank=True, default="")
     object_type = models.CharField(max_length=100)
     object_id = models.CharField(max_length=64, blank=True, db_index=True)
     event_type = models.CharField(max_length=30, choices=EventType.choices)
@@ -66,6 +74,20 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.object_type}:{self.object_id} -> {self.webhook_name}"
+
+    def existing_webhook(self) -> Webhook | None:
+        """The webhook, or None if there is none or it was deleted."""
+        try:
+            return self.webhook
+        except Webhook.DoesNotExist:
+            return None
+
+    def existing_event_rule(self) -> EventRule | None:
+        """The rule, or None if there is none (a test send) or it was deleted."""
+        try:
+            return self.event_rule
+        except EventRule.DoesNotExist:
+            return None
 
 
 class DeliveryAttempt(models.Model):
