@@ -1,0 +1,267 @@
+"""The delivery log at scale (issue 20): fill it with N realistic deliveries on PostgreSQL, then
+time every surface that reads it (admin and API, through Django's test client as a superuser)
+and a prune of one day, with its peak memory and longest transaction.
+
+The fill writes through psycopg's public COPY API (``cursor.copy`` and ``write_row``), in the
+log's real tables with their indexes: 20 webhooks and rules, deliveries spread over 30 days,
+1 or 2 attempts each (2 for the 5 % that failed), about 1.5 KB of payload per delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from webhooks_app.delivery.retention import prune_older_than
+from webhooks_app.models import Delivery, DeliveryAttempt, EventRule, Webhook
+
+__all__ = ["Timing", "fill", "measure_prune", "measure_surfaces"]
+
+WEBHOOKS = 20
+DAYS = 30
+FAILED_SHARE = 0.05
+RUNS = 5
+DELIVERY_COLUMNS = (
+    "id",
+    "event_id",
+    "webhook_id",
+    "event_rule_id",
+    "webhook_name",
+    "event_rule_name",
+    "object_type",
+    "object_id",
+    "event_type",
+    "state",
+    "attempt_count",
+    "last_status_code",
+    "last_error",
+    "payload",
+    "created",
+    "last_updated",
+)
+ATTEMPT_COLUMNS = (
+    "delivery_id",
+    "number",
+    "started_at",
+    "duration_ms",
+    "outcome",
+    "request_method",
+    "request_url",
+    "request_headers",
+    "request_body",
+    "response_status",
+    "response_headers",
+    "response_body",
+    "error",
+)
+
+
+@dataclass
+class Timing:
+    surface: str
+    median_ms: float
+    note: str = ""
+
+
+def _payload(n: int) -> str:
+    """About 1.5 KB of event context, as NetBox-style webhooks carry."""
+    data = {
+        "event": "updated",
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "model": "site",
+        "username": "admin",
+        "request_id": str(uuid.UUID(int=n)),
+        "data": {
+            "id": n,
+            "url": f"/api/dcim/sites/{n}/",
+            "display": f"Site {n}",
+            "name": f"Site {n}",
+            "slug": f"site-{n}",
+            "status": {"value": "active", "label": "Active"},
+            "description": "A realistic site with a description of moderate length. " * 6,
+            "comments": "x" * 300,
+            "tags": [{"id": t, "name": f"tag-{t}", "slug": f"tag-{t}"} for t in range(4)],
+        },
+        "snapshots": {"prechange": {"name": f"Site {n - 1}"}, "postchange": {"name": f"Site {n}"}},
+    }
+    return json.dumps(data)
+
+
+def _setup_hooks() -> list[tuple[int, str, int, str]]:
+    hooks = []
+    for i in range(WEBHOOKS):
+        webhook, _ = Webhook.objects.get_or_create(
+            name=f"bench-hook-{i}", defaults={"payload_url": f"http://127.0.0.1:9/{i}"}
+        )
+        rule, _ = EventRule.objects.get_or_create(
+            name=f"bench-rule-{i}", defaults={"webhook": webhook, "event_types": ["object_updated"]}
+        )
+        hooks.append((webhook.pk, webhook.name, rule.pk, rule.name))
+    return hooks
+
+
+def _rows(rows: int, start: datetime) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
+    rng = random.Random(20)
+    hooks = _setup_hooks()
+    step = timedelta(days=DAYS) / max(rows, 1)
+    headers = json.dumps({"Content-Type": "application/json", "X-Hook-Signature": "0" * 128})
+    for n in range(rows):
+        hook_id, hook_name, rule_id, rule_name = hooks[n % WEBHOOKS]
+        created = start + step * n
+        failed = rng.random() < FAILED_SHARE
+        status = 503 if failed else 200
+        payload = _payload(n)
+        delivery_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        delivery = (
+            delivery_id,
+            uuid.UUID(int=rng.getrandbits(128), version=4),
+            hook_id,
+            rule_id,
+            hook_name,
+            rule_name,
+            "dcim.site",
+            str(n),
+            "object_updated",
+            "failed" if failed else "succeeded",
+            2 if failed else 1,
+            status,
+            "HTTP 503" if failed else "",
+            payload,
+            created,
+            created,
+        )
+        attempts = [
+            (
+                delivery_id,
+                number,
+                created,
+                12.5,
+                "failed" if failed else "succeeded",
+                "POST",
+                f"http://127.0.0.1:9/{hook_id}",
+                headers,
+                payload,
+                status,
+                '{"Content-Type": "text/plain"}',
+                "ok",
+                "",
+            )
+            for number in range(1, (2 if failed else 1) + 1)
+        ]
+        yield delivery, attempts
+
+
+def fill(rows: int, chunk: int = 50_000, progress: Callable[[str], None] = print) -> float:
+    """COPY ``rows`` deliveries (and their attempts) into the log; returns the seconds taken."""
+    began = time.monotonic()
+    start = timezone.now() - timedelta(days=DAYS)
+    delivery_table = Delivery._meta.db_table
+    attempt_table = DeliveryAttempt._meta.db_table
+    source = _rows(rows, start)
+    done = 0
+    while done < rows:
+        batch = [next(source) for _ in range(min(chunk, rows - done))]
+        with connection.cursor() as cursor:
+            columns = ", ".join(DELIVERY_COLUMNS)
+            with cursor.copy(f"COPY {delivery_table} ({columns}) FROM STDIN") as copy:
+                for delivery, _ in batch:
+                    copy.write_row(delivery)
+            columns = ", ".join(ATTEMPT_COLUMNS)
+            with cursor.copy(f"COPY {attempt_table} ({columns}) FROM STDIN") as copy:
+                for _, attempts in batch:
+                    for attempt in attempts:
+                        copy.write_row(attempt)
+        done += len(batch)
+        progress(f"  {done:,} rows ({time.monotonic() - began:.0f} s)")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {delivery_table}")
+        cursor.execute(f"ANALYZE {attempt_table}")
+    return time.monotonic() - began
+
+
+def _median_ms(get: Callable[[], Any]) -> float:
+    get()  # warm
+    times = []
+    for _ in range(RUNS):
+        began = time.perf_counter()
+        response = get()
+        times.append((time.perf_counter() - began) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
+    return statistics.median(times)
+
+
+def measure_surfaces(rows: int) -> list[Timing]:
+    user = User.objects.filter(username="log-bench").first() or User.objects.create_superuser(
+        "log-bench", password="unused"
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    sample = Delivery.objects.order_by("created", "id")[rows // 2]
+    webhook_id = sample.webhook_id
+    admin = "/admin/webhooks_app/delivery/"
+    api = "/api/webhooks/deliveries/"
+    surfaces: list[tuple[str, str, dict[str, Any]]] = [
+        ("admin list, page 1", admin, {}),
+        ("admin list, page 200", admin, {"p": 200}),
+        ("admin filter state=failed", admin, {"state__exact": "failed"}),
+        ("admin filter webhook", admin, {"webhook__id__exact": webhook_id}),
+        ("admin search event id", admin, {"q": str(sample.event_id)}),
+        ("admin search delivery id", admin, {"q": str(sample.pk)}),
+        ("admin search object id", admin, {"q": sample.object_id}),
+        ("admin delivery detail", f"{admin}{sample.pk}/change/", {}),
+        ("API list ?limit=50", api, {"limit": 50}),
+        ("API deep offset (N/2)", api, {"limit": 50, "offset": rows // 2}),
+        ("API ?pagination=cursor", api, {"pagination": "cursor", "limit": 50}),
+        ("API ?webhook=", api, {"webhook": webhook_id, "limit": 50}),
+        ("API ?state=failed", api, {"state": "failed", "limit": 50}),
+        ("API ?ordering=created", api, {"ordering": "created", "limit": 50}),
+    ]
+    return [
+        Timing(name, _median_ms(lambda url=url, params=params: client.get(url, params)))
+        for name, url, params in surfaces
+    ]
+
+
+def measure_prune() -> Timing:
+    """Prune the oldest day: the time, Python's peak memory and the longest batch (the
+    attempts' and the deliveries' DELETE of one batch, which share a transaction)."""
+    oldest = Delivery.objects.order_by("created").values_list("created", flat=True).first()
+    if oldest is None:
+        return Timing("prune one day", 0.0, "empty log")
+    batch_started: list[float] = []
+    batches: list[float] = []
+
+    def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if sql.startswith("DELETE") and DeliveryAttempt._meta.db_table in sql.split()[2]:
+                batch_started.append(began)
+            elif sql.startswith("DELETE") and batch_started:
+                batches.append(time.perf_counter() - batch_started.pop())
+
+    tracemalloc.start()
+    began = time.perf_counter()
+    with connection.execute_wrapper(watch):
+        deleted = prune_older_than(oldest + timedelta(days=1))
+    elapsed = (time.perf_counter() - began) * 1000
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    longest = max(batches, default=0.0) * 1000
+    note = f"{deleted:,} deleted, peak {peak / 1e6:.1f} MB, longest batch {longest:.0f} ms"
+    return Timing("prune one day", elapsed, note)

@@ -1,0 +1,73 @@
+"""``manage.py webhooks_log_benchmark --rows N [--private-postgres]``: the delivery log at scale.
+
+Fills the log with N realistic deliveries (see :mod:`demo.benchmark.log_scale`), times the
+admin's and the API's lists, filters, searches and detail (median of 5 warm runs) and a prune
+of one day, and prints a table. It needs PostgreSQL (``DATABASE_URL``); ``--private-postgres``
+starts a throwaway server on 127.0.0.1 under ``/tmp`` (the test suite's
+``tests.postgres_server``), migrates it, runs there and deletes it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from demo.benchmark.log_scale import fill, measure_prune, measure_surfaces
+
+
+class Command(BaseCommand):
+    help = "Fill the delivery log with N deliveries on PostgreSQL and time what reads it."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--rows", type=int, default=100_000)
+        parser.add_argument(
+            "--private-postgres",
+            action="store_true",
+            help="Run on a throwaway PostgreSQL server under /tmp (deleted afterwards).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        rows: int = options["rows"]
+        if options["private_postgres"]:
+            self.run_on_private_server(rows)
+            return
+        if connection.vendor != "postgresql":
+            raise CommandError("Run it on PostgreSQL (DATABASE_URL), or with --private-postgres.")
+        self.stdout.write(f"Filling the log with {rows:,} deliveries...")
+        seconds = fill(rows, progress=self.stdout.write)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            (size,) = cursor.fetchone() or ("?",)
+        timings = [*measure_surfaces(rows), measure_prune()]
+        self.stdout.write(
+            f"\n{rows:,} deliveries, filled in {seconds:.0f} s, database {size}; "
+            f"{platform.machine()}, {os.cpu_count()} CPUs, PostgreSQL "
+            f"{connection.pg_version // 10000}\n"
+        )
+        width = max(len(t.surface) for t in timings)
+        self.stdout.write(f"{'surface':<{width}}  median ms")
+        for t in timings:
+            self.stdout.write(f"{t.surface:<{width}}  {t.median_ms:9.1f}  {t.note}")
+
+    def run_on_private_server(self, rows: int) -> None:
+        from tests.postgres_server import PostgresServer  # the test suite's throwaway server
+
+        server = PostgresServer(Path("/tmp/webhooks-log-benchmark"))
+        server.start()
+        try:
+            env = {**os.environ, "DATABASE_URL": server.url}
+            manage = [sys.executable, "manage.py"]
+            subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+            subprocess.run(
+                [*manage, "webhooks_log_benchmark", "--rows", str(rows)], env=env, check=True
+            )
+        finally:
+            server.close()
