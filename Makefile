@@ -56,6 +56,7 @@ PG_PYTEST := WEBHOOKS_TEST_POSTGRES=1 $(VENV)/bin/pytest -p tests.postgres_serve
 # environment of its own made by uv from pyproject.toml: `lowest` on Python 3.11 with the lowest
 # versions the bounds allow (Django 5.2), `newest` on Python 3.13 with the newest (Django 6.1).
 # The interpreters are the machine's (pyenv's); a missing one prints SKIPPED and is not tested.
+# The two go side by side (each uses about half a core); COMPAT_SERIAL=1 runs one after the other.
 COMPAT := bash scripts/compat-run.sh
 
 # Checks, the whole suite on SQLite, the PostgreSQL rerun, then the two compatibility runs.

@@ -3,8 +3,10 @@
 # their own, at one end of what pyproject.toml's bounds allow.
 #   lowest  Python 3.11, every direct dependency at its lower bound (uv's lowest-direct), Django 5.2
 #   newest  Python 3.13, the newest versions the bounds allow, Django 6.1
-# Usage: scripts/compat-run.sh lowest|newest [...]   (several: each runs, and the exit code is 1
-# if any failed)
+# Usage: scripts/compat-run.sh lowest|newest [...]
+# Several runs go side by side (each is mostly waiting on workers, receivers and time limits:
+# about half a core each), their output printed in order once all have finished; the exit code
+# is 1 if any failed. COMPAT_SERIAL=1 runs them one after the other instead, printing as they go.
 # Runs ruff check, strict mypy (the django-stubs of that Django), makemigrations --check, check
 # and pytest without the browser tests and the benchmark. The environment (.venv-lowest,
 # .venv-newest) is reused while pyproject.toml and this script are unchanged. The interpreter
@@ -14,9 +16,35 @@ set -euo pipefail
 self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$self")/.."
 
+# uv from PyPI into the main .venv (make install made it); it never fetches a Python here.
+uv=.venv/bin/uv
+ensure_uv() {
+  [ -x "$uv" ] && return 0
+  if [ ! -x .venv/bin/python ]; then
+    echo "No .venv: run \`make install\` (or \`make test-compat\`) first." >&2
+    exit 1
+  fi
+  .venv/bin/python -m pip install -q 'uv>=0.9,<1'
+}
+export UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
+
 if [ $# -gt 1 ]; then
   rc=0
-  for mode in "$@"; do bash "$self" "$mode" || rc=1; done
+  ensure_uv # once, before the runs share it
+  if [ -n "${COMPAT_SERIAL:-}" ]; then
+    for mode in "$@"; do bash "$self" "$mode" || rc=1; done
+    exit $rc
+  fi
+  logs=$(mktemp -d -t webhooks-compat.XXXXXX)
+  pids=()
+  for mode in "$@"; do
+    bash "$self" "$mode" >"$logs/$mode.log" 2>&1 &
+    pids+=("$!")
+  done
+  echo "compat: $* side by side (output in $logs, printed here when all have finished)"
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  for mode in "$@"; do cat "$logs/$mode.log"; done
+  rm -rf "$logs"
   exit $rc
 fi
 mode=${1:-}
@@ -72,16 +100,7 @@ if ! python=$(find_python "$want"); then
   exit 0
 fi
 
-# uv from PyPI into the main .venv (make install made it); it never fetches a Python here.
-uv=.venv/bin/uv
-if [ ! -x "$uv" ]; then
-  if [ ! -x .venv/bin/python ]; then
-    echo "No .venv: run \`make install\` (or \`make test-compat\`) first." >&2
-    exit 1
-  fi
-  .venv/bin/python -m pip install -q 'uv>=0.9,<1'
-fi
-export UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
+ensure_uv
 
 key="$mode $resolution ${pins[*]} $("$python" -VV 2>&1 | head -1) $(cat pyproject.toml "$self" | sha256sum | cut -d' ' -f1)"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$key" ]; then
