@@ -146,12 +146,14 @@ def _check_numbers() -> list[CheckMessage]:
         "WEBHOOKS_MAX_RESPONSE_BYTES",
         "WEBHOOKS_LOG_BODY_BYTES",
         "WEBHOOKS_TEMPLATE_MAX_SIZE",
+        "WEBHOOKS_MAX_BODY_BYTES",
     ):
         if hasattr(settings, name) and not _is_positive_int(getattr(settings, name)):
             errors.append(Error(f"{name} must be a positive integer.", id="webhooks_app.E010"))
     for name, default in (
         ("WEBHOOKS_RELAY_INTERVAL", 30.0),
         ("WEBHOOKS_CONDITION_REGEX_TIMEOUT", 0.05),
+        ("WEBHOOKS_PREVIEW_TIME_LIMIT", 5.0),
     ):
         value = getattr(settings, name, default)
         if not _is_number(value) or value <= 0:

@@ -70,6 +70,16 @@ class Settings:
         return self._get("WEBHOOKS_MAX_RESPONSE_BYTES", 65536)  # type: ignore[no-any-return]
 
     @property
+    def WEBHOOKS_MAX_BODY_BYTES(self) -> int:
+        """The biggest request body sent, in bytes once encoded; a bigger one fails its attempt."""
+        return int(self._get("WEBHOOKS_MAX_BODY_BYTES", 10 * 1024 * 1024))
+
+    @property
+    def WEBHOOKS_PREVIEW_TIME_LIMIT(self) -> float:
+        """Seconds a preview or test send may take to render (in a child process)."""
+        return float(self._get("WEBHOOKS_PREVIEW_TIME_LIMIT", 5.0))
+
+    @property
     def WEBHOOKS_TEMPLATE_MAX_SIZE(self) -> int:
         """The most characters (or list items) a template may build in one value or write."""
         return self._get("WEBHOOKS_TEMPLATE_MAX_SIZE", 10_000_000)  # type: ignore[no-any-return]

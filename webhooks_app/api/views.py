@@ -131,7 +131,13 @@ class WebhookViewSet(ConfigViewSet[Webhook]):
     @extend_schema(
         operation_id="webhooks_webhooks_test",
         request=SampleEventSerializer,
-        responses={200: TestResultSerializer, 400: OpenApiResponse(description="Invalid input.")},
+        responses={
+            200: TestResultSerializer,
+            400: OpenApiResponse(
+                description="Invalid input, or the request could not be built (the reason in "
+                "`detail`; nothing was sent, the failed attempt is in the delivery log)."
+            ),
+        },
     )
     @action(detail=True, methods=["post"], permission_classes=[ChangePermission])
     def test(self, request: Request, pk: str | None = None) -> Response:
@@ -143,6 +149,11 @@ class WebhookViewSet(ConfigViewSet[Webhook]):
             webhook, sample["instance"], sample["event_type"], request.user.get_username()
         )
         sent = bool(result.request_method)
+        if not sent:  # rendering, encoding or signing failed: the same reason as render's 400
+            return Response(
+                {"detail": result.error, "delivery_id": delivery.pk},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         data = {
             "delivery_id": delivery.pk,
             "state": result.state,
@@ -155,9 +166,7 @@ class WebhookViewSet(ConfigViewSet[Webhook]):
                 "url": result.request_url,
                 "headers": result.request_headers,
                 "body": result.request_body,
-            }
-            if sent
-            else None,
+            },
             "response": {
                 "status": result.response_status,
                 "headers": result.response_headers,

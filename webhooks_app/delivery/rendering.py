@@ -52,7 +52,7 @@ _METHOD = re.compile(r"[A-Z]+")
 
 def max_body_bytes() -> int:
     """``WEBHOOKS_MAX_BODY_BYTES``: the biggest body sent, in bytes once encoded."""
-    return int(getattr(conf, "WEBHOOKS_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    return conf.WEBHOOKS_MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)

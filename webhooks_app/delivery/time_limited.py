@@ -32,7 +32,7 @@ DEFAULT_PREVIEW_TIME_LIMIT = 5.0
 
 def preview_time_limit() -> float:
     """``WEBHOOKS_PREVIEW_TIME_LIMIT``: seconds a preview or a test send may take to render."""
-    return float(getattr(conf, "WEBHOOKS_PREVIEW_TIME_LIMIT", DEFAULT_PREVIEW_TIME_LIMIT))
+    return conf.WEBHOOKS_PREVIEW_TIME_LIMIT
 
 
 def render_with_time_limit(

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-from webhooks_app.templating import is_template, template_syntax_error
+from webhooks_app.templating import is_template, literal_header_error, template_syntax_error
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _URL_MESSAGE = "Enter a valid URL, beginning with http:// or https://."
@@ -60,7 +60,12 @@ def validate_template(value: str, *, headers: bool = False) -> None:
 
 
 def validate_header_template(value: str) -> None:
+    """A header template that compiles, and whose literally written lines are headers HTTP can
+    carry (a token for a name; rendered lines are checked when sent)."""
     validate_template(value, headers=True)
+    error = literal_header_error(value) if value else None
+    if error:
+        raise ValidationError(error, code="invalid_header")
 
 
 def validate_json_object_or_null(value: Any) -> None:
