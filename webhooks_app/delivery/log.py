@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import router, transaction
 from django.utils import timezone
@@ -29,7 +29,6 @@ __all__ = [
     "existing_attempt_counts",
     "interrupted_attempt",
     "logged_deliveries",
-    "prune_deliveries",
     "record_results",
     "storable",
 ]
@@ -206,11 +205,3 @@ def _attempt_row(r: AttemptResult) -> DeliveryAttempt:
         response_body=storable(r.response_body),
         error=storable(r.error),
     )
-
-
-def prune_deliveries(days: int | None = None) -> int:
-    """Delete deliveries (and their attempts) older than the retention period; returns the count."""
-    keep = conf.WEBHOOKS_DELIVERY_RETENTION_DAYS if days is None else days
-    cutoff = timezone.now() - timedelta(days=keep)
-    deleted, per_model = Delivery.objects.filter(created__lt=cutoff).delete()
-    return per_model.get(Delivery._meta.label, 0)
