@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -232,8 +233,7 @@ def measure_surfaces(rows: int) -> list[Timing]:
         ("API ?ordering=created", api, {"ordering": "created", "limit": 50}),
     ]
     return [
-        Timing(name, _median_ms(lambda url=url, params=params: client.get(url, params)))
-        for name, url, params in surfaces
+        Timing(name, _median_ms(partial(client.get, url, params))) for name, url, params in surfaces
     ]
 
 

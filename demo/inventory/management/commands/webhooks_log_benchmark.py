@@ -46,11 +46,13 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             (size,) = cursor.fetchone() or ("?",)
+            cursor.execute("SHOW server_version")
+            (version,) = cursor.fetchone() or ("?",)
         timings = [*measure_surfaces(rows), measure_prune()]
         self.stdout.write(
             f"\n{rows:,} deliveries, filled in {seconds:.0f} s, database {size}; "
             f"{platform.machine()}, {os.cpu_count()} CPUs, PostgreSQL "
-            f"{connection.pg_version // 10000}\n"
+            f"{version}\n"
         )
         width = max(len(t.surface) for t in timings)
         self.stdout.write(f"{'surface':<{width}}  median ms")
