@@ -105,3 +105,38 @@ def test_no_import_cycles() -> None:
         for component in found
     ]
     assert not found, "Import cycles:\n" + "\n".join(described)
+
+
+# The layers, bottom first: a module imports only from its own layer or the ones below.
+# templating reads two settings (extra filters, size limit) through conf, so it sits with conf.
+LAYERS = [
+    {"choices", "exceptions", "conditions", "signing", "sandbox", "specs", "crypto"},
+    {"conf", "templating"},
+    {"models"},
+    {"capture"},
+    {"dispatch"},
+    {"delivery"},
+    {"worker"},
+    {"checks", "admin", "api", "background_tasks", "management", "receiver", "urls"},
+    {"apps"},
+]
+
+
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return 0  # the package itself (an empty __init__)
+    for number, names in enumerate(LAYERS):
+        if parts[1] in names:
+            return number
+    raise AssertionError(f"{module} belongs to no layer: add it to LAYERS")
+
+
+def test_imports_only_point_down_the_layers() -> None:
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in sorted(import_graph().items())
+        for target in sorted(targets)
+        if layer_of(target) > layer_of(module)
+    ]
+    assert upward == []

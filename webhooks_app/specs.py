@@ -22,6 +22,7 @@ class DeliverySpec(TypedDict):
     webhook_id: int
     webhook_name: str
     event_rule_id: int | None  # None for a test send or a redelivery of a deleted rule's event
+    event_rule_name: NotRequired[str]  # kept in the log once the rule is deleted
     event_type: str  # object_created / object_updated / object_deleted
     object_type: str  # "app_label.model"
     object_id: str

@@ -85,3 +85,14 @@ def test_deliveries_to_several_webhooks_share_one_job_and_each_arrives(
     ]
     assert all(r.signature_valid for r in received)
     assert Delivery.objects.filter(state=DeliveryState.SUCCEEDED).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_log_keeps_the_rule_name_after_the_rule_is_deleted(
+    queue: Queue, receiver: Receiver, site_rule: EventRule
+) -> None:
+    Site.objects.create(name="Named", slug="named")
+    drain(queue)
+    site_rule.delete()
+    delivery = Delivery.objects.get()
+    assert (delivery.event_rule_name, delivery.existing_event_rule()) == ("Sites", None)

@@ -52,6 +52,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "event_id",
             "webhook",
             "webhook_name",
+            "event_rule_name",
             "event_rule",
             "object_type",
             "object_id",

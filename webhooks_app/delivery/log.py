@@ -175,6 +175,7 @@ def _delivery_row(r: AttemptResult, now: datetime) -> Delivery:
         webhook_id=d.get("webhook_id"),
         event_rule_id=d.get("event_rule_id"),
         webhook_name=d.get("webhook_name", ""),
+        event_rule_name=d.get("event_rule_name", ""),
         object_type=d["object_type"],
         object_id=d.get("object_id", ""),
         event_type=d["event_type"],

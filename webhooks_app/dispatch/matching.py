@@ -63,6 +63,7 @@ def deliveries_for(
                 "event_id": event.event_id,
                 "webhook_id": rule.webhook_id,
                 "webhook_name": rule.webhook.name,
+                "event_rule_name": rule.name,
                 "event_rule_id": rule.pk,
                 "event_type": event.event_type,
                 "object_type": event.object_type,
