@@ -149,6 +149,8 @@ step() {
 }
 step "ruff check" "$venv/bin/ruff" check --cache-dir "$venv/.ruff_cache" .
 step "mypy" "$venv/bin/mypy" --python-version "$want" --cache-dir "$venv/.mypy_cache"
+# Django 6.1's checks open the database (SQLite under run/ unless the tests set it).
+mkdir -p run
 step "makemigrations --check" "$venv/bin/python" manage.py makemigrations --check --dry-run
 step "check" "$venv/bin/python" manage.py check
 # The session stops starting tests after 20 minutes (pytest-timeout), like the PostgreSQL rerun's

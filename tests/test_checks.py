@@ -58,6 +58,7 @@ def test_missing_middleware_is_a_warning(settings: Any) -> None:
     assert [m.id for m in check_middleware()] == ["webhooks_app.W001"]
 
 
+@pytest.mark.django_db  # Django 6.1's checks read the database
 def test_checks_are_registered_with_manage_py_check() -> None:
     with override_settings(WEBHOOKS_QUEUE="missing"), pytest.raises(SystemCheckError, match="E004"):
         call_command("check")

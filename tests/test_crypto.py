@@ -57,12 +57,14 @@ def _ids(deploy: bool = False) -> list[str]:
     return [m.id or "" for m in run_checks(include_deployment_checks=deploy)]
 
 
+@pytest.mark.django_db  # Django 6.1's checks read the database
 @pytest.mark.parametrize("value", [[], "a-key", ["not-a-key"], [K1, 42], {"k": K1}])
 def test_invalid_encryption_keys_are_e014(value: object) -> None:
     with override_settings(WEBHOOKS_ENCRYPTION_KEYS=value):
         assert "webhooks_app.E014" in _ids()
 
 
+@pytest.mark.django_db  # Django 6.1's checks read the database
 def test_deploy_check_warns_when_no_keys_are_configured() -> None:
     assert "webhooks_app.W003" not in _ids()
     assert "webhooks_app.W003" in _ids(deploy=True)

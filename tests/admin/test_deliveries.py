@@ -232,6 +232,10 @@ def test_search_matches_a_delivery_id_event_id_object_id_or_webhook_name_exactly
 def test_searching_an_id_reads_the_log_through_an_index(
     admin_client: Client, webhook: Webhook, kind: str
 ) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip(
+            "reads SQLite's EXPLAIN QUERY PLAN (PostgreSQL's plans depend on its statistics)"
+        )
     deliveries = logged(30, webhook)
     term = {
         "delivery id": str(deliveries[7].pk),

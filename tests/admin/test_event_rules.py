@@ -99,14 +99,14 @@ def test_change_page_shows_stored_json_pretty_printed(
 def test_json_syntax_error_in_conditions_gives_line_and_column(
     admin_client: Client, target: Webhook
 ) -> None:
-    broken = '{\n  "attr": "status.value",\n  "value": "active",\n}'
+    broken = '{\n  "attr": "status.value",\n  "value": "active"\n  "op": "eq"}'
     response = admin_client.post(ADD_URL, form_data(target, conditions=broken))
     assert errors(response, "conditions") == [
-        "Invalid JSON at line 4, column 1: Expecting property name enclosed in double quotes"
+        "Invalid JSON at line 4, column 3: Expecting ',' delimiter"
     ]
     content = response.content.decode()
-    assert "line 4, column 1" in content
-    assert "&quot;value&quot;: &quot;active&quot;,\n}" in content  # what was typed is kept
+    assert "line 4, column 3" in content
+    assert "&quot;value&quot;: &quot;active&quot;\n  &quot;op&quot;" in content  # kept as typed
     assert not EventRule.objects.exists()
 
 

@@ -75,7 +75,14 @@ def raw_dump() -> bytes:
     ``pg_dump`` (PostgreSQL)."""
     if connection.vendor == "sqlite":
         name = Path(connection.settings_dict["NAME"])
-        files = [p.read_bytes() for p in (name, Path(f"{name}-wal")) if p.exists()]
+        # Read by another process: opening and closing the file here would drop the POSIX locks
+        # this process's SQLite connection holds on it (SQLite's documented pitfall), and the
+        # worker processes of later tests would then corrupt the database's WAL index.
+        files = [
+            subprocess.run(["cat", str(p)], capture_output=True, check=True).stdout
+            for p in (name, Path(f"{name}-wal"))
+            if p.exists()
+        ]
         dump = "\n".join(connection.connection.iterdump()).encode()
         return b"\n".join([*files, dump])
     assert connection.vendor == "postgresql"

@@ -186,7 +186,7 @@ class BulkModelViewSet(viewsets.ModelViewSet[M]):
     ``bulk_partial_update`` and ``bulk_destroy`` (see ``BulkRouter``).
     """
 
-    metadata_class = BulkMetadata  # type: ignore[assignment]  # the stubs expect an instance
+    metadata_class = BulkMetadata  # type: ignore[assignment, unused-ignore]  # some stubs: an instance
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Create one object, or several by posting a list (all or nothing, in request order)."""

@@ -99,7 +99,7 @@ class DeliveryPagination(BasePagination):
         self.active: BasePagination = self.offset_pages
         self.display_page_controls = False
 
-    def paginate_queryset(
+    def paginate_queryset(  # type: ignore[override, type-var, unused-ignore]
         self, queryset: QuerySet[M, R], request: Request, view: APIView | None = None
     ) -> list[R] | None:
         self.active = self.cursor_pages if wants_cursor(request) else self.offset_pages

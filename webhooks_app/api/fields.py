@@ -111,7 +111,7 @@ class JSONObjectField(serializers.JSONField):
             validate_storable_json(data)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
-        return super().to_internal_value(data)
+        return super().to_internal_value(data)  # type: ignore[arg-type, unused-ignore]
 
 
 class NamedChoiceField(serializers.ChoiceField):

@@ -127,17 +127,13 @@ class WebhookWorker(SimpleWorker):
 
     def register_again_if_forgotten(self) -> None:
         """After Redis restarted (or lost its data), rq's worker registry no longer lists this
-        worker, which goes on working: write its record and registration again (what rq's
-        ``register_birth`` writes, through the same public calls), so that the background
-        tasks page and ``Worker.all()`` show it again within one heartbeat."""
+        worker, which goes on working: register it again with rq's ``register_birth``, so that
+        the background tasks page and ``Worker.all()`` show it again within one heartbeat."""
         if self.key in worker_registration.get_keys(connection=self.connection):
             return
         logger.warning("Worker %s was missing from rq's registry (Redis restarted?)", self.name)
-        with self.connection.pipeline() as pipe:
-            pipe.hset(self.key, mapping=self.serialize())
-            worker_registration.register(self, pipe)
-            pipe.expire(self.key, self.worker_ttl + 60)
-            pipe.execute()
+        self.connection.delete(self.key)  # the partial hash the heartbeat just wrote
+        self.register_birth()  # type: ignore[no-untyped-call, unused-ignore]
 
     def check_for_suspension(self, burst: bool) -> None:
         # ``rq suspend`` is noticed within a second rather than before every job.
