@@ -20,7 +20,7 @@ from rq.job import Job
 
 from demo.inventory.models import Site
 from demo.logging import RQLogFilter
-from tests.conftest import failed_jobs
+from tests.conftest import failed_jobs, worker_database_url
 from tests.worker_processes import wait_until
 from webhooks_app.models import Delivery, EventRule
 from webhooks_app.receiver import Receiver
@@ -110,6 +110,8 @@ def test_a_real_worker_logs_one_line_per_delivery_and_tracebacks_only_for_bugs(
     }
     for name in ("RQ_LOG_LEVEL", "LOG_LEVEL", "WEBHOOKS_LOG_LEVEL"):
         env.pop(name, None)
+    if url := worker_database_url():  # the PostgreSQL rerun: the worker uses the same database
+        env["DATABASE_URL"] = url
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
         worker = subprocess.Popen(
