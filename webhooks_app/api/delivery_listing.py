@@ -104,7 +104,8 @@ class DeliveryPagination(BasePagination):
     ) -> list[R] | None:
         self.active = self.cursor_pages if wants_cursor(request) else self.offset_pages
         self.display_page_controls = self.active.display_page_controls
-        return self.active.paginate_queryset(queryset, request, view)
+        # drf-stubs before 3.18 type the queryset's model loosely here.
+        return self.active.paginate_queryset(queryset, request, view)  # type: ignore[type-var, return-value, unused-ignore]
 
     def get_paginated_response(self, data: Any) -> Response:
         return self.active.get_paginated_response(data)

@@ -157,7 +157,7 @@ class BriefRelatedField(serializers.PrimaryKeyRelatedField[M]):
             self.fail("incorrect_type", data_type=type(data).__name__)
         if not 0 < data <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
-        return super().to_internal_value(data)
+        return super().to_internal_value(data)  # type: ignore[arg-type, unused-ignore]
 
 
 def find_object(model: type[Model], object_id: Any) -> Model | None:
