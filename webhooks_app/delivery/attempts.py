@@ -152,7 +152,7 @@ def _note_response(result: AttemptResult, response: Response) -> None:
 def _describe_request(result: AttemptResult, request: OutgoingRequest) -> None:
     result.request_method = request.method
     result.request_url = request.url
-    result.request_headers = dict(request.headers)
+    result.request_headers = request.shown_headers()
     result.request_body = _text(request.body, MAX_LOGGED_REQUEST_BODY)
 
 

@@ -34,6 +34,7 @@ from webhooks_app.delivery.addresses import check_proxied, checked_addresses
 from webhooks_app.exceptions import WebhookError
 
 __all__ = [
+    "HIDDEN",
     "ConnectionFailed",
     "InvalidRequest",
     "OutgoingRequest",
@@ -49,12 +50,24 @@ __all__ = [
 READ_CHUNK = 65536
 
 
+HIDDEN = "[hidden]"
+
+
 @dataclass(frozen=True)
 class OutgoingRequest:
     method: str
     url: str
     headers: dict[str, str]
     body: bytes
+    # Lower-case names of headers whose values are credentials (a webhook's secret headers):
+    # sent as they are, shown everywhere else as HIDDEN.
+    hidden: frozenset[str] = frozenset()
+
+    def shown_headers(self) -> dict[str, str]:
+        """The headers as the delivery log, previews and errors may show them."""
+        if not self.hidden:
+            return dict(self.headers)
+        return {k: (HIDDEN if k.lower() in self.hidden else v) for k, v in self.headers.items()}
 
 
 @dataclass

@@ -51,6 +51,31 @@ class Webhook(models.Model):
         help_text="When set, the body is signed with HMAC-SHA512 in the X-Hook-Signature header. "
         "Stored encrypted; reading it decrypts it (UndecryptableCredentialError when no key can).",
     )
+    previous_secret = EncryptedTextField(
+        max_length=255,
+        blank=True,
+        editable=False,
+        help_text="The secret before the last change, still signed with until "
+        "previous_secret_expires_at. Never shown.",
+    )
+    previous_secret_expires_at = models.DateTimeField(
+        "previous secret expires at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Until then, requests also carry a signature made with the previous secret.",
+    )
+    secret_overlap_hours = models.PositiveIntegerField(
+        "secret overlap (hours)",
+        default=24,
+        help_text="When the secret changes, the previous one stays valid this many hours "
+        "(0: not at all).",
+    )
+    secret_headers = EncryptedTextField(
+        blank=True,
+        help_text="Like additional headers (Jinja2, one <code>Name: Value</code> a line), for "
+        "credentials: stored encrypted, never shown back, [hidden] in the delivery log.",
+    )
     standard_webhooks = models.BooleanField(
         "Standard Webhooks signature",
         default=False,
@@ -63,6 +88,17 @@ class Webhook(models.Model):
         null=True,
         blank=True,
         help_text="CA bundle on the worker host to verify the receiver's certificate.",
+    )
+    client_certificate = models.TextField(
+        "client certificate",
+        blank=True,
+        help_text="PEM certificate (and chain) presented to receivers that ask for one "
+        "(mutual TLS).",
+    )
+    client_key = EncryptedTextField(
+        "client key",
+        blank=True,
+        help_text="PEM private key of the client certificate: stored encrypted, never shown back.",
     )
     created = models.DateTimeField(auto_now_add=True)
     last_updated = models.DateTimeField(auto_now=True)
