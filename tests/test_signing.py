@@ -14,7 +14,10 @@ from webhooks_app.delivery.callbacks import generate_signature as public_generat
 from webhooks_app.signing import (
     generate_signature,
     generate_standard_signature,
+    generate_standard_signatures,
+    new_secret,
     standard_secret,
+    verify_hook_signatures,
     verify_signature,
     verify_standard_signature,
 )
@@ -68,3 +71,35 @@ def test_whsec_secrets_are_used_as_standard_webhooks_keys() -> None:
     assert standard_secret(secret) == secret
     signature = generate_standard_signature("id", 1, b"x", secret)
     assert verify_standard_signature("id", 1, b"x", secret, f"v1,bogus {signature}")
+
+
+def test_verification_takes_one_secret_or_several() -> None:
+    signature = generate_signature(b"body", "new")
+    assert verify_signature(b"body", ["old", "new"], signature)
+    assert not verify_signature(b"body", ["old", "other"], signature)
+    assert not verify_signature(b"body", [], signature)
+    both = generate_standard_signatures("id", 1, b"x", ["new", "old"])
+    assert both.count("v1,") == 2 and both.split(" ")[1] == generate_standard_signature(
+        "id", 1, b"x", "old"
+    )
+    assert verify_standard_signature("id", 1, b"x", "old", both)
+    assert verify_standard_signature("id", 1, b"x", ["other", "new"], both)
+    assert not verify_standard_signature("id", 1, b"x", ["other"], both)
+
+
+def test_the_receiver_rule_accepts_next_or_current_signature() -> None:
+    old, new = generate_signature(b"b", "old"), generate_signature(b"b", "new")
+    assert verify_hook_signatures(b"b", "new", old, new)  # switched, during the overlap
+    assert verify_hook_signatures(b"b", "old", old, new)  # not switched yet
+    assert verify_hook_signatures(b"b", "new", new)  # switched, after the overlap
+    assert not verify_hook_signatures(b"b", "old", new)  # too late: the overlap is over
+    assert not verify_hook_signatures(b"b", "new", None, None)
+
+
+def test_generated_secrets_are_strong_and_fit_their_use() -> None:
+    plain = {new_secret() for _ in range(20)}
+    assert len(plain) == 20 and all(len(s) == 43 and s.isascii() for s in plain)
+    standard = new_secret(standard=True)
+    assert standard.startswith("whsec_") and standard_secret(standard) == standard
+    signature = generate_standard_signature("id", 1, b"x", standard)
+    assert verify_standard_signature("id", 1, b"x", standard, signature)

@@ -47,7 +47,7 @@ def post(receiver: Receiver, body: bytes, headers: dict[str, str] | None = None)
 
 
 def printed(
-    body: bytes, headers: dict[str, str] | None = None, *, secret: str | None = None
+    body: bytes, headers: dict[str, str] | None = None, *, secret: str | list[str] | None = None
 ) -> list[str]:
     """The lines the receiver prints for one POST of ``body`` with ``headers``."""
     output = io.StringIO()
@@ -160,6 +160,25 @@ def test_output_has_no_signature_lines_without_a_secret() -> None:
     assert printed(b"{}", {SIGNATURE_HEADER: "abc"}) == ["{}", *FOOTER]
 
 
+@pytest.mark.parametrize(
+    ("secrets", "signed_with", "verdict"),
+    [
+        (["new"], "new", "valid"),  # switched: the new secret made X-Hook-Signature-Next
+        (["old"], "new", "valid"),  # not switched yet: the old one made X-Hook-Signature
+        (["new", "old"], "new", "valid"),
+        (["other"], "new", "INVALID"),
+    ],
+)
+def test_during_an_overlap_any_of_the_secrets_may_have_made_either_signature(
+    secrets: list[str], signed_with: str, verdict: str
+) -> None:
+    headers = {
+        SIGNATURE_HEADER: generate_signature(b"{}", "old"),
+        "X-Hook-Signature-Next": generate_signature(b"{}", signed_with),
+    }
+    assert printed(b"{}", headers, secret=secrets) == ["{}", f"Signature: {verdict}", *FOOTER]
+
+
 @pytest.fixture
 def serve_one_request() -> Iterator[Callable[..., str]]:
     """Run the command in-process; its server answers one POST, then stops as Ctrl-C would."""
@@ -201,6 +220,11 @@ def test_command_no_headers_hides_headers(serve_one_request: Callable[..., str])
 
     assert "(signature check: on)" in lines[0]
     assert lines[2:] == ["{", '    "a": 1', "}", "Signature: missing", *FOOTER, "", "Exiting..."]
+
+
+def test_command_accepts_several_secrets(serve_one_request: Callable[..., str]) -> None:
+    lines = serve_one_request("--no-headers", "--secret", "old", "--secret", "new").splitlines()
+    assert "(signature check: on, 2 secrets)" in lines[0]
 
 
 @pytest.mark.parametrize(

@@ -48,3 +48,5 @@ SIGNATURE_HEADER = "X-Hook-Signature"
 EVENT_ID_HEADER = "X-Hook-Event-Id"
 TIMESTAMP_HEADER = "X-Hook-Timestamp"
 ATTEMPT_HEADER = "X-Hook-Attempt"
+# The new secret's signature, sent beside X-Hook-Signature during a rotation overlap.
+SIGNATURE_NEXT_HEADER = "X-Hook-Signature-Next"

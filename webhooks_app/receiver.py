@@ -1,6 +1,8 @@
 """A loopback HTTP receiver for webhooks: ``manage.py webhook_receiver``, tests and benchmarks.
 
 Standard library only: ``ThreadingHTTPServer``, HTTP/1.1 keep-alive, a daemon thread per connection.
+Signatures are checked with one secret or several, following the rotation rule
+(:func:`~webhooks_app.signing.check_request_signatures`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, Self
 
-from webhooks_app.choices import SIGNATURE_HEADER
-from webhooks_app.signing import verify_signature, verify_standard_signature
+from webhooks_app.signing import check_request_signatures
 
 __all__ = ["ReceivedRequest", "Receiver", "ReceiverTimeout", "ScriptedResponse", "TextSink"]
-
-STANDARD_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")  # Standard Webhooks
 
 ScriptedResponse = int | tuple[int, dict[str, str]]
 """One scripted answer: a status code, or a status code and extra response headers."""
@@ -77,23 +76,6 @@ def _response_text(status: int) -> bytes:
         return b"Webhook received!\n"
     phrase = next((known.phrase for known in HTTPStatus if known == status), "Error")
     return f"{status} {phrase}\n".encode()
-
-
-def _check_signatures(
-    secret: str | None, headers: dict[str, str], body: bytes
-) -> tuple[bool | None, bool | None]:
-    """(X-Hook-Signature valid?, Standard Webhooks signature valid?); None when not checked."""
-    if secret is None:
-        return None, None
-    found = {name.lower(): value for name, value in headers.items()}
-    signature = found.get(SIGNATURE_HEADER.lower())
-    hook_valid = None if signature is None else verify_signature(body, secret, signature)
-    msg_id, timestamp, standard = (found.get(name, "") for name in STANDARD_HEADERS)
-    if not (msg_id or timestamp or standard):
-        return hook_valid, None
-    if not (msg_id and standard and timestamp.isdigit()):
-        return hook_valid, False
-    return hook_valid, verify_standard_signature(msg_id, int(timestamp), body, secret, standard)
 
 
 class _Server(ThreadingHTTPServer):
@@ -179,7 +161,7 @@ class Receiver:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        secret: str | None = None,
+        secret: str | Sequence[str] | None = None,
         status: int = 200,
         fail_rate: float = 0.0,
         delay: float = 0.0,
@@ -193,7 +175,10 @@ class Receiver:
         _check("fail_rate", fail_rate, 0.0, 1.0)
         _check("delay", delay, 0.0)
         self.host = host
-        self.secret = secret or None
+        given = [secret] if isinstance(secret, str) else list(secret or ())
+        # Every secret a signature may be made with (several while a secret is rotated).
+        self.secrets = tuple(value for value in given if value)
+        self.secret = self.secrets[0] if self.secrets else None
         self.fail_rate = fail_rate
         self.output = output
         self.show_headers = show_headers
@@ -343,7 +328,7 @@ class Receiver:
         headers: dict[str, str] = {}
         for name, value in handler.headers.items():
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        signature_valid, standard_valid = _check_signatures(self.secret, headers, body)
+        signature_valid, standard_valid = check_request_signatures(self.secrets, headers, body)
         with self._changed:
             status, extra_headers = self._next_answer()
             self._last_number += 1
@@ -374,7 +359,7 @@ class Receiver:
             lines.extend(f"{name}: {value}" for name, value in request.headers.items())
             lines.append("")
         lines.extend(_describe_body(request))
-        if self.secret is not None:
+        if self.secrets:
             lines.append(f"Signature: {_VERDICTS[request.signature_valid]}")
             if (standard := request.standard_signature_valid) is not None:
                 lines.append(f"Standard Webhooks signature: {_VERDICTS[standard]}")

@@ -9,6 +9,10 @@ nested too deeply for Jinja2's parser is a template error, not a crash.
 Headers are checked in one place, :func:`header_problem`: when a request is built (every
 header, rendered or not: :func:`check_headers`) and, for what a header template writes
 literally, when it is saved (:func:`literal_header_error`).
+
+Secret headers (a webhook's credentials) are checked by the same functions with
+``reveal=False``: the messages then name the line and a valid header name, never a value or a
+character of it, nor what Jinja2 quotes of the template (:data:`HIDDEN_DETAILS`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from webhooks_app.sandbox import BoundedSandbox, render_bounded
 __all__ = [
     "TemplateRenderError",
     "check_headers",
+    "HIDDEN_DETAILS",
     "compile_template",
     "header_problem",
     "header_safe",
@@ -46,6 +51,8 @@ _NOT_FIELD_TEXT = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
 # Set by the sender from the body: a template's value would make the receiver misread it.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 _TEMPLATE_OPENERS = ("{{", "{%", "{#")
+HIDDEN_DETAILS = "the details are not shown, as they could show a secret value"
+_NAME_RULE = "a name is letters, digits and !#$%&'*+-.^_`|~"
 
 
 def header_safe(value: Any) -> str:
@@ -121,14 +128,17 @@ def compile_template(source: str, *, headers: bool = False) -> Template:
     return _compile(_env(headers), source)
 
 
-def template_syntax_error(source: str, *, headers: bool = False) -> str | None:
-    """A human message naming the line if ``source`` does not compile, else None."""
+def template_syntax_error(source: str, *, headers: bool = False, reveal: bool = True) -> str | None:
+    """A human message naming the line if ``source`` does not compile, else None
+    (``reveal=False``: without Jinja2's message, which may quote the template)."""
     try:
         compile_template(source, headers=headers)
     except TemplateSyntaxError as exc:
+        if not reveal:
+            return f"Invalid template (line {exc.lineno}); {HIDDEN_DETAILS}."
         return f"Invalid template (line {exc.lineno}): {exc.message}"
     except TemplateError as exc:
-        return f"Invalid template: {exc}"
+        return f"Invalid template: {exc}" if reveal else f"Invalid template; {HIDDEN_DETAILS}."
     return None
 
 
@@ -196,23 +206,26 @@ def _describe_char(char: str) -> str:
     return f"the character {char!r}"
 
 
-def header_problem(name: str, value: str) -> str | None:
+def header_problem(name: str, value: str, *, reveal: bool = True) -> str | None:
     """Why ``name: value`` cannot be sent as an HTTP header, in words a person can act on (for
     example ``Header X-Object: value cannot be sent as HTTP header text (non-Latin-1 character
-    '東')``), or None when it can."""
+    '東')``), or None when it can. ``reveal=False`` (secret headers): an invalid name is not
+    quoted and no character of the value is named."""
     bad = _NOT_TOKEN.search(name)
     if bad is not None or not name:
+        if not reveal:
+            return f"A header name is not a valid HTTP header name ({_NAME_RULE})"
         what = _describe_char(bad.group()) if bad is not None else "it is empty"
-        return (
-            f"Header {name[:100]!r}: name is not a valid HTTP header name ({what}; a name is "
-            "letters, digits and !#$%&'*+-.^_`|~)"
-        )
+        return f"Header {name[:100]!r}: name is not a valid HTTP header name ({what}; {_NAME_RULE})"
     if name.lower() in FRAMING_HEADERS:
         return f"Header {name}: set by the sender from the body, it cannot be given"
     bad = _NOT_FIELD_TEXT.search(value)
     if bad is not None:
         char = bad.group()
-        if char > "\xff":
+        if not reveal:
+            kind = "a non-Latin-1 character" if char > "\xff" else "a control character"
+            reason = f"it holds {kind}"
+        elif char > "\xff":
             reason = f"non-Latin-1 character {char!r}"
         else:
             reason = f"control character {char!r}; the header_safe filter removes those"
@@ -220,21 +233,21 @@ def header_problem(name: str, value: str) -> str | None:
     return None
 
 
-def check_headers(headers: Mapping[str, str]) -> None:
+def check_headers(headers: Mapping[str, str], *, reveal: bool = True) -> None:
     """Raise ``HeaderError`` for the first header that cannot be sent (:func:`header_problem`)."""
     for name, value in headers.items():
-        problem = header_problem(name, value)
+        problem = header_problem(name, value, reveal=reveal)
         if problem is not None:
             raise HeaderError(problem)
 
 
-def literal_header_error(source: str) -> str | None:
+def literal_header_error(source: str, *, reveal: bool = True) -> str | None:
     """The first problem (:func:`header_problem`) of what a header template writes as it is,
     whatever the data: a name with no template syntax before its colon, and a value too when
     the whole line has none. ``"Line 2: Header 'X Object': name is not a valid HTTP header
     name (a space; ...)."``, or None. What a template builds is checked when it is rendered."""
     for lineno, name, value in _literal_header_lines(source):
-        problem = header_problem(name, "" if value is None else value)
+        problem = header_problem(name, "" if value is None else value, reveal=reveal)
         if problem is not None:
             return f"Line {lineno}: {problem}."
     return None

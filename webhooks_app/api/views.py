@@ -196,7 +196,7 @@ class WebhookViewSet(ConfigViewSet[Webhook]):
         data = {
             "method": outgoing.method,
             "url": outgoing.url,
-            "headers": outgoing.headers,
+            "headers": preview.headers,  # secret headers' values as [hidden]
             "body": preview.body_text,
         }
         return Response(RenderedRequestSerializer(data).data)

@@ -23,6 +23,11 @@ class Preview:
     error: str | None
 
     @property
+    def headers(self) -> dict[str, str]:
+        """The headers as they may be shown: secret headers' values as ``[hidden]``."""
+        return self.request.shown_headers() if self.request else {}
+
+    @property
     def body_text(self) -> str:
         return self.request.body.decode("utf-8", errors="replace") if self.request else ""
 

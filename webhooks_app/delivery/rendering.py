@@ -10,6 +10,27 @@ cannot be sent (:func:`~webhooks_app.templating.check_headers`, the one place he
 checked), a body that is not valid Unicode or bigger than ``WEBHOOKS_MAX_BODY_BYTES``, a secret
 that cannot sign. Anything else is a bug: an :class:`~webhooks_app.exceptions.UnexpectedError`
 naming the exception and the step it happened in.
+
+Secret headers are rendered like the additional headers (same Jinja2 context) and merged after
+them: a secret header replaces an additional header of the same name (compared without case).
+Their names go into :attr:`OutgoingRequest.hidden <webhooks_app.delivery.http.OutgoingRequest>`,
+so everything that shows the request shows their values as ``[hidden]``; an error in them says
+which step failed and never quotes the template or a value.
+
+Signing, and the rotation rule. With no previous secret in its overlap, ``X-Hook-Signature``
+is the HMAC-SHA512 of the body with the secret. While a previous secret is in its overlap
+(``previous_secret_expires_at`` in the future; an expired one is ignored):
+
+- ``X-Hook-Signature`` is made with the PREVIOUS secret, so receivers that have not switched
+  keep verifying as before;
+- ``X-Hook-Signature-Next`` is made with the NEW (current) secret;
+- ``webhook-signature`` (Standard Webhooks) carries both, new first: ``v1,<new> v1,<old>``.
+
+After the overlap, only ``X-Hook-Signature``, with the current secret. A receiver switches by
+configuring the new secret and accepting a request when its secret made
+``X-Hook-Signature-Next`` or ``X-Hook-Signature``
+(:func:`~webhooks_app.signing.verify_hook_signatures`): during the overlap it matches the first,
+after it the second, so no delivery is rejected at any time.
 """
 
 from __future__ import annotations
@@ -23,17 +44,24 @@ from urllib.parse import urlsplit
 
 from rest_framework.utils.encoders import JSONEncoder
 
-from webhooks_app.choices import ATTEMPT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from webhooks_app.choices import (
+    ATTEMPT_HEADER,
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    SIGNATURE_NEXT_HEADER,
+    TIMESTAMP_HEADER,
+)
 from webhooks_app.conf import conf
 from webhooks_app.delivery.http import InvalidRequest, OutgoingRequest, target_of
 from webhooks_app.exceptions import (
     BodyTooLargeError,
+    HeaderError,
     TemplateRenderError,
     UnexpectedError,
     WebhookError,
 )
-from webhooks_app.signing import generate_signature, generate_standard_signature
-from webhooks_app.templating import check_headers, parse_headers, render
+from webhooks_app.signing import generate_signature, generate_standard_signatures
+from webhooks_app.templating import HIDDEN_DETAILS, check_headers, parse_headers, render
 
 if TYPE_CHECKING:
     from webhooks_app.models import Webhook
@@ -66,18 +94,29 @@ class RequestTemplate:
     content_type: str
     secret: str
     standard_webhooks: bool
+    # The previous secret while its overlap lasts (else ""); see the rotation rule above.
+    previous_secret: str = ""
+    secret_headers: str = ""
 
     @classmethod
     def of(cls, webhook: Webhook) -> RequestTemplate:
+        """Raises ``UndecryptableCredentialError`` (a ``WebhookError``) for a credential no
+        key decrypts."""
+        secret = webhook.secret
         return cls(
             method=webhook.http_method,
             url=webhook.payload_url,
             headers=webhook.additional_headers,
             body=webhook.body_template,
             content_type=webhook.http_content_type,
-            secret=webhook.secret,
+            secret=secret,
             standard_webhooks=webhook.standard_webhooks,
+            previous_secret=webhook.active_previous_secret() if secret else "",
+            secret_headers=webhook.secret_headers if webhook.has_secret_headers else "",
         )
+
+    def __repr__(self) -> str:  # never the credentials (tracebacks, logs)
+        return f"<RequestTemplate {self.method} {self.url[:100]!r}>"
 
 
 def render_request(
@@ -99,6 +138,12 @@ def render_request(
         if template.headers:
             rendered = render(template.headers, variables, headers=True, what="headers")
             headers.update(parse_headers(rendered))
+        step = "rendering the secret headers"
+        secret_headers = _secret_headers(template.secret_headers, variables)
+        if secret_headers:
+            hidden = {name.lower() for name in secret_headers}
+            headers = {k: v for k, v in headers.items() if k.lower() not in hidden}
+            headers.update(secret_headers)
         step = "rendering the body"
         if template.body:
             text = render(template.body, variables, what="body")
@@ -113,22 +158,56 @@ def render_request(
         headers[TIMESTAMP_HEADER] = str(sent_at)
         headers[ATTEMPT_HEADER] = str(attempt)
         if template.secret:
-            headers[SIGNATURE_HEADER] = generate_signature(body, template.secret)
-            if template.standard_webhooks:
-                headers["webhook-id"] = event_id
-                headers["webhook-timestamp"] = str(sent_at)
-                headers["webhook-signature"] = generate_standard_signature(
-                    event_id, sent_at, body, template.secret
-                )
+            _sign(template, headers, body, event_id, sent_at)
         step = "checking the headers"
-        check_headers(headers)
+        check_headers({k: v for k, v in headers.items() if k not in secret_headers})
+        check_headers(secret_headers, reveal=False)
         if not _METHOD.fullmatch(template.method):
             raise InvalidRequest(f"The HTTP method {template.method[:40]!r} cannot be sent.")
     except WebhookError:
         raise
     except Exception as exc:
         raise UnexpectedError.from_exception(exc, step) from exc
-    return OutgoingRequest(template.method, url, headers, body)
+    return OutgoingRequest(
+        template.method, url, headers, body, hidden=frozenset(n.lower() for n in secret_headers)
+    )
+
+
+def _sign(
+    template: RequestTemplate, headers: dict[str, str], body: bytes, event_id: str, sent_at: int
+) -> None:
+    """The signature headers, by the rotation rule (module docstring)."""
+    secrets = [template.secret]
+    if template.previous_secret:
+        headers[SIGNATURE_HEADER] = generate_signature(body, template.previous_secret)
+        headers[SIGNATURE_NEXT_HEADER] = generate_signature(body, template.secret)
+        secrets.append(template.previous_secret)
+    else:
+        headers[SIGNATURE_HEADER] = generate_signature(body, template.secret)
+    if template.standard_webhooks:
+        headers["webhook-id"] = event_id
+        headers["webhook-timestamp"] = str(sent_at)
+        headers["webhook-signature"] = generate_standard_signatures(
+            event_id, sent_at, body, secrets
+        )
+
+
+def _secret_headers(source: str, variables: dict[str, Any]) -> dict[str, str]:
+    """The rendered secret headers; an error says what failed, never what the text holds."""
+    if not source:
+        return {}
+    try:
+        return parse_headers(render(source, variables, headers=True, what="secret headers"))
+    except TemplateRenderError as exc:
+        cause = exc.__cause__
+        kind = type(cause).__name__ if cause is not None else "template error"
+        raise TemplateRenderError(
+            f"Error rendering secret headers ({kind}); {HIDDEN_DETAILS}."
+        ) from None
+    except HeaderError:
+        raise HeaderError(
+            f"Secret headers: a header holds a line break; {HIDDEN_DETAILS}."
+        ) from None
 
 
 def _json_body(payload: dict[str, Any]) -> str:

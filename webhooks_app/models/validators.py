@@ -68,6 +68,20 @@ def validate_header_template(value: str) -> None:
         raise ValidationError(error, code="invalid_header")
 
 
+def validate_secret_header_template(value: str) -> None:
+    """As :func:`validate_header_template`, for secret headers: the messages never quote the
+    text (a value, or a template's code, may be the credential)."""
+    if not value:
+        return
+    if is_template(value):
+        error = template_syntax_error(value, headers=True, reveal=False)
+        if error:
+            raise ValidationError(error, code="invalid_template")
+    error = literal_header_error(value, reveal=False)
+    if error:
+        raise ValidationError(error, code="invalid_header")
+
+
 def validate_json_object_or_null(value: Any) -> None:
     if value is not None and not isinstance(value, dict):
         raise ValidationError("Action data must be a JSON object or null.", code="not_an_object")

@@ -1,15 +1,27 @@
-"""Webhook: where and how to send an HTTP request for an event."""
+"""Webhook: where and how to send an HTTP request for an event, and its credentials.
+
+Secret rotation (any ``save()``: admin, API, ORM): when the secret changes from a non-empty
+value to another one, the old one becomes ``previous_secret`` until ``now +
+secret_overlap_hours`` (``previous_secret_expires_at``); with an overlap of 0 the previous
+secret is cleared. Clearing the secret clears both. How the two are used when signing is in
+:mod:`webhooks_app.delivery.rendering`. ``QuerySet.update()`` writes columns as they are: it
+does not rotate.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from webhooks_app.choices import HttpMethod
 from webhooks_app.models.encrypted import (
     EncryptedTextField,
+    UndecryptableCredentialError,
     encrypted_fields,
     is_decryptable,
     stored_credential,
@@ -18,8 +30,13 @@ from webhooks_app.models.rules_version import VersionedQuerySet
 from webhooks_app.models.validators import (
     validate_header_template,
     validate_payload_url,
+    validate_secret_header_template,
     validate_template,
 )
+from webhooks_app.signing import new_secret
+
+# What a webhook loaded from the database held in ``secret`` (a token) when it was loaded.
+_UNKNOWN = object()
 
 
 class Webhook(models.Model):
@@ -111,10 +128,96 @@ class Webhook(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        rotates = update_fields is None or "secret" in update_fields
+        if rotates and self.rotate_secret(timezone.now()) and update_fields is not None:
+            extra = {"previous_secret", "previous_secret_expires_at"}
+            kwargs["update_fields"] = {*update_fields, *extra}
+        super().save(*args, **kwargs)
+        self.loaded_secret_token = stored_credential(self, "secret")
+        self.overlap_ended = False
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any]) -> Any:
+        instance = super().from_db(db, field_names, values)
+        # The token as loaded: a save whose token is the same did not change the secret.
+        instance.loaded_secret_token = instance.__dict__.get("secret", _UNKNOWN)
+        return instance
+
     @property
     def has_secret(self) -> bool:
         """Whether a secret is set (without decrypting it)."""
         return bool(stored_credential(self, "secret"))
+
+    @property
+    def has_secret_headers(self) -> bool:
+        return bool(stored_credential(self, "secret_headers"))
+
+    @property
+    def has_client_key(self) -> bool:
+        return bool(stored_credential(self, "client_key"))
+
+    def previous_secret_active(self, now: datetime | None = None) -> bool:
+        """Whether a previous secret is still in its overlap (without decrypting it)."""
+        expires = self.previous_secret_expires_at
+        if expires is None or not stored_credential(self, "previous_secret"):
+            return False
+        return expires > (now or timezone.now())
+
+    def active_previous_secret(self, now: datetime | None = None) -> str:
+        """The previous secret while its overlap lasts, else ``""``."""
+        return self.previous_secret if self.previous_secret_active(now) else ""
+
+    def end_secret_overlap(self) -> None:
+        """Forget the previous secret now (also one set by a secret change in the same save)."""
+        self.previous_secret = ""
+        self.previous_secret_expires_at = None
+        self.overlap_ended = True
+
+    def generate_secret(self) -> str:
+        """Set a new random secret (rotated as any change when saved) and return it; kept as
+        ``generated_secret`` on this instance only, so that the answer to this change can show
+        it once. A ``whsec_`` secret when Standard Webhooks is on, else URL-safe text."""
+        self.secret = self.generated_secret = new_secret(standard=self.standard_webhooks)
+        return self.generated_secret
+
+    def rotate_secret(self, now: datetime) -> bool:
+        """Apply the rotation rule for a save now; whether the previous secret changed."""
+        changed = False
+        if self.previous_secret_expires_at is not None and self.previous_secret_expires_at <= now:
+            self.previous_secret, self.previous_secret_expires_at = "", None  # expired: dropped
+            changed = True
+        new_token = self.__dict__.get("secret")  # deferred (None): not changed
+        if new_token is None or self.pk is None:
+            return changed
+        if new_token == getattr(self, "loaded_secret_token", _UNKNOWN):
+            return changed
+        old_token = (
+            type(self)
+            ._base_manager.using(self._state.db)
+            .filter(pk=self.pk)
+            .values_list("secret", flat=True)
+            .first()
+        )
+        if old_token is None or old_token == new_token:
+            return changed
+        field = self._meta.get_field("secret")
+        assert isinstance(field, EncryptedTextField)
+        try:
+            old = field.decrypt(self, old_token)
+        except UndecryptableCredentialError:
+            old = ""  # what cannot be read cannot sign: no overlap
+        new = self.secret
+        if old == new:
+            return changed
+        hours = self.secret_overlap_hours or 0
+        if new and old and hours > 0 and not getattr(self, "overlap_ended", False):
+            self.previous_secret = old
+            self.previous_secret_expires_at = now + timedelta(hours=hours)
+        else:
+            self.previous_secret, self.previous_secret_expires_at = "", None
+        return True
 
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         # A credential no key decrypts cannot be validated; it is kept as it is (its
@@ -131,9 +234,12 @@ class Webhook(models.Model):
         checks = (
             ("payload_url", validate_payload_url),
             ("additional_headers", validate_header_template),
+            ("secret_headers", validate_secret_header_template),
             ("body_template", validate_template),
         )
         for field, validator in checks:
+            if field == "secret_headers" and not is_decryptable(self, field):
+                continue  # kept as it is (see clean_fields)
             value = getattr(self, field)
             if value is None:
                 continue

@@ -36,8 +36,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--secret",
+            action="append",
             default=None,
-            help="Verify X-Hook-Signature and Standard Webhooks signatures with this secret.",
+            help="Verify X-Hook-Signature (or X-Hook-Signature-Next, during a rotation) and "
+            "Standard Webhooks signatures with this secret. Give it more than once to accept "
+            "any of several secrets (the old and the new one while a secret is rotated).",
         )
         parser.add_argument(
             "--status", type=int, default=200, help="Status code to answer with (default: 200)."
@@ -58,7 +61,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         receiver = self.build_receiver(options)
         self.listen(receiver)
-        check = "on" if receiver.secret else "off"
+        check = "on" if receiver.secrets else "off"
+        if len(receiver.secrets) > 1:
+            check += f", {len(receiver.secrets)} secrets"
         quit_key = "CTRL-BREAK" if sys.platform == "win32" else "CONTROL-C"
         self.stdout.write(
             f"Listening on {receiver.url} (signature check: {check}). Stop with {quit_key}."
