@@ -193,15 +193,23 @@ class EventRuleFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # dja
 
 
 class DeliveryFilterSet(django_filters.FilterSet):  # type: ignore[misc]  # django-filter is untyped
-    state = django_filters.MultipleChoiceFilter(choices=DeliveryState.choices)
-    webhook = IdsFilter(queryset=Webhook.objects.all())
+    """Filters of the delivery log. Each compares a column of the log itself, so no row can
+    come twice: no ``DISTINCT`` (django-filter's default for multiple values), which would make
+    PostgreSQL sort every matching row, payload included, before the first page (630 ms for
+    ``?webhook=`` at a million rows)."""
+
+    state = django_filters.MultipleChoiceFilter(choices=DeliveryState.choices, distinct=False)
+    webhook = IdsFilter(queryset=Webhook.objects.all(), distinct=False)
     rule = IdsFilter(
-        field_name="event_rule", queryset=EventRule.objects.all(), label="Event rule (id)."
+        field_name="event_rule",
+        queryset=EventRule.objects.all(),
+        label="Event rule (id).",
+        distinct=False,
     )
     object_type = ObjectTypeFilter()
     object_id = django_filters.CharFilter()
     event_id = django_filters.UUIDFilter()
-    event_type = django_filters.MultipleChoiceFilter(choices=EventType.choices)
+    event_type = django_filters.MultipleChoiceFilter(choices=EventType.choices, distinct=False)
     created_after = UtcDateTimeFilter(field_name="created", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created", lookup_expr="lt")
 
