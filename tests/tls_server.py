@@ -6,6 +6,7 @@ certificates (for 127.0.0.1 and localhost) and client certificates, as PEM text 
 server side, as files in a directory. :class:`MutualTLSServer` serves HTTPS with
 ``verify_mode = CERT_REQUIRED`` against the client CA it is given, answers every request with
 ``status`` and records each request with the subject of the client certificate presented.
+:class:`TunnelProxy` is an HTTP proxy that only tunnels (``CONNECT``).
 
     authority = Authority(tmp_path)
     client = authority.client("client-1")            # Issued: .certificate, .key (PEM text)
@@ -16,7 +17,10 @@ server side, as files in a directory. :class:`MutualTLSServer` serves HTTPS with
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
+import socketserver
 import ssl
 import threading
 from dataclasses import dataclass
@@ -31,7 +35,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["Authority", "Issued", "MutualTLSServer", "Recorded"]
+__all__ = ["Authority", "Issued", "MutualTLSServer", "Recorded", "TunnelProxy"]
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,79 @@ class MutualTLSServer:
     def client_subjects(self) -> list[str | None]:
         with self._lock:
             return [r.client_subject for r in self.requests]
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+
+
+class _TunnelHandler(socketserver.StreamRequestHandler):
+    server: _TunnelServer
+
+    def handle(self) -> None:
+        request_line = self.rfile.readline(65537).decode("latin-1")
+        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass  # the request's headers
+        method, target, _ = request_line.split(" ", 2)
+        self.server.owner.note(f"{method} {target}")
+        if method != "CONNECT":
+            self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        host, _, port = target.rpartition(":")
+        upstream = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+        self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        self.wfile.flush()
+        pump = threading.Thread(target=_pipe, args=(upstream, self.connection), daemon=True)
+        pump.start()
+        _pipe(self.connection, upstream)
+        pump.join(10)
+        upstream.close()
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+class _TunnelServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+    def __init__(self, owner: TunnelProxy) -> None:
+        self.owner = owner
+        super().__init__(("127.0.0.1", 0), _TunnelHandler)
+
+
+class TunnelProxy:
+    """An HTTP proxy on 127.0.0.1 that only tunnels (``CONNECT host:port``), as proxies do for
+    HTTPS: the TLS connection, client certificate included, goes through it unopened.
+    ``requests`` lists the request lines it was sent."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self._server = _TunnelServer(self)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def note(self, line: str) -> None:
+        with self._lock:
+            self.requests.append(line)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> Self:
         self._thread.start()

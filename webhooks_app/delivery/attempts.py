@@ -9,6 +9,11 @@ reading the answer) ends that attempt only, as an attempt whose error says what 
 exception nobody planned for is a bug: the attempt fails for good (it would fail again), its
 error names the exception and the traceback is logged. Only an RQ job timeout goes through: it
 ends the job, as RQ means it to.
+
+A webhook's TLS settings go to the sender as they are at that job: verification (off, its CA
+bundle, or the default one) and its client certificate, whose key is decrypted only when a
+context has to be built for it (:mod:`.client_tls`). A key no configured key decrypts fails
+the attempt with that reason; a certificate or key that cannot be loaded fails it for good.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 from django.utils import timezone
 from rq.timeouts import BaseTimeoutException
 
 from webhooks_app.choices import AttemptOutcome
 from webhooks_app.conf import conf
+from webhooks_app.delivery.client_tls import ClientCertificate
 from webhooks_app.delivery.http import (
     ConnectionFailed,
     OutgoingRequest,
@@ -35,9 +42,17 @@ from webhooks_app.delivery.request import build_request
 from webhooks_app.delivery.retry_policy import parse_retry_after
 from webhooks_app.exceptions import UnexpectedError, WebhookError
 from webhooks_app.models import Webhook
+from webhooks_app.models.encrypted import stored_credential
 from webhooks_app.specs import DeliverySpec
 
-__all__ = ["Build", "attempt_delivery", "build_in_process", "classify_status"]
+__all__ = [
+    "Build",
+    "attempt_delivery",
+    "build_in_process",
+    "classify_status",
+    "client_certificate_of",
+    "verify_of",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +75,25 @@ def _text(body: bytes, limit: int) -> str:
     return body[:limit].decode("utf-8", errors="replace")
 
 
-def _verify(webhook: Webhook) -> bool | str:
+def verify_of(webhook: Webhook) -> bool | str:
+    """How the receiver's certificate is checked: not at all, with the webhook's CA bundle, or
+    with the default one."""
     if not webhook.ssl_verification:
         return False
     return webhook.ca_file_path or True
+
+
+def client_certificate_of(webhook: Webhook) -> ClientCertificate | None:
+    """The webhook's client certificate; its key is decrypted only when it is loaded."""
+    token = stored_credential(webhook, "client_key")
+    if not webhook.client_certificate and not token:
+        return None
+    return ClientCertificate(
+        owner=webhook.pk,
+        certificate=webhook.client_certificate,
+        key_id=token,
+        load_key=partial(getattr, webhook, "client_key"),
+    )
 
 
 def build_in_process(webhook: Webhook, delivery: DeliverySpec, number: int) -> OutgoingRequest:
@@ -98,7 +128,9 @@ def attempt_delivery(
         request = build(webhook, delivery, number)
         _describe_request(result, request)
         started = time.perf_counter()
-        response = send(request, verify=_verify(webhook))
+        response = send(
+            request, verify=verify_of(webhook), client_cert=client_certificate_of(webhook)
+        )
         _note_response(result, response)
     except BaseTimeoutException:
         raise

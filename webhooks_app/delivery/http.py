@@ -11,12 +11,21 @@ the checked address itself, from a pool of keep-alive connections keyed by that 
 the name in the ``Host`` header and, for HTTPS, as ``server_hostname``, so SNI and the
 certificate check still use the name). Addresses are tried in the order the resolver gives them
 when one cannot be connected to. The pools are shared by the threads of the process.
+
+A webhook with a client certificate (mutual TLS) sends its HTTPS requests with the context
+:mod:`.client_tls` builds for it (CA bundle and client certificate loaded), passed to urllib3
+as the public ``ssl_context`` pool argument; pools are keyed by their context, so each such
+webhook has its own keep-alive connections. Through a proxy too: an HTTP or SOCKS proxy
+tunnels the TLS connection, which presents the certificate to the receiver; an https:// proxy
+is verified with a context of its own (``proxy_ssl_context``) and never sees the certificate.
+A TLS alert from the receiver about the client certificate is told in words.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -31,6 +40,12 @@ from urllib3.util import make_headers, parse_url
 
 from webhooks_app.conf import conf
 from webhooks_app.delivery.addresses import check_proxied, checked_addresses
+from webhooks_app.delivery.client_tls import (
+    ClientCertificate,
+    client_certificate_problem,
+    context_for,
+    verify_context,
+)
 from webhooks_app.exceptions import WebhookError
 
 __all__ = [
@@ -146,6 +161,8 @@ def target_of(url: str) -> Target:
 _lock = threading.Lock()
 _direct: urllib3.PoolManager | None = None
 _proxied: dict[tuple[str, bool | str], urllib3.PoolManager] = {}
+# (proxy, verify, certificate owner) -> (its context, its manager); a new context replaces it
+_proxied_tls: dict[tuple[str, bool | str, object], tuple[ssl.SSLContext, urllib3.PoolManager]] = {}
 
 
 def _pool_size() -> int:
@@ -167,9 +184,14 @@ def reset_pools() -> None:
     """Close every kept connection (requests under way finish on theirs)."""
     global _direct
     with _lock:
-        managers = [*_proxied.values(), *([_direct] if _direct is not None else [])]
+        managers = [
+            *_proxied.values(),
+            *(manager for _, manager in _proxied_tls.values()),
+            *([_direct] if _direct is not None else []),
+        ]
         _direct = None
         _proxied.clear()
+        _proxied_tls.clear()
     for manager in managers:
         manager.clear()
 
@@ -190,8 +212,35 @@ def _proxy_manager(proxy_url: str, verify: bool | str) -> urllib3.PoolManager:
         return manager
 
 
-def _make_proxy_manager(proxy_url: str, verify: bool | str) -> urllib3.PoolManager:
-    kwargs: dict[str, Any] = {"num_pools": 32, "maxsize": _pool_size(), **_tls(verify)}
+def _client_proxy_manager(
+    proxy_url: str, verify: bool | str, owner: object, context: ssl.SSLContext
+) -> urllib3.PoolManager:
+    """The proxy manager of one webhook with a client certificate (``context``)."""
+    key = (proxy_url, verify, owner)
+    replaced = None
+    with _lock:
+        found = _proxied_tls.get(key)
+        if found is not None and found[0] is context:
+            return found[1]
+        manager = _make_proxy_manager(proxy_url, verify, context)
+        if found is not None:
+            replaced = found[1]
+        _proxied_tls[key] = (context, manager)
+    if replaced is not None:
+        replaced.clear()  # connections that present the previous certificate
+    return manager
+
+
+def _make_proxy_manager(
+    proxy_url: str, verify: bool | str, context: ssl.SSLContext | None = None
+) -> urllib3.PoolManager:
+    kwargs: dict[str, Any] = {"num_pools": 32, "maxsize": _pool_size()}
+    if context is None:
+        kwargs.update(_tls(verify))
+    else:
+        kwargs["ssl_context"] = context  # the receiver's TLS, in the tunnel
+        if proxy_url.lower().startswith("https"):
+            kwargs["proxy_ssl_context"] = verify_context(verify)  # the proxy's own TLS
     auth = parse_url(proxy_url).auth
     try:
         if proxy_url.lower().startswith("socks"):
@@ -219,11 +268,17 @@ def proxy_for(target: Target) -> str | None:
 
 
 def send(
-    request: OutgoingRequest, *, verify: bool | str = True, timeout: float | None = None
+    request: OutgoingRequest,
+    *,
+    verify: bool | str = True,
+    timeout: float | None = None,
+    client_cert: ClientCertificate | None = None,
 ) -> Response:
-    """Send ``request`` and return its answer. Raises ``BlockedDestinationError`` for a denied
-    destination (nothing is sent) and :class:`SendError` for what the network did. Never
-    follows redirects."""
+    """Send ``request`` and return its answer, presenting ``client_cert`` to an HTTPS receiver
+    that asks for one. Raises ``BlockedDestinationError`` for a denied destination (nothing is
+    sent), :class:`SendError` for what the network did, and for a client certificate that
+    cannot be loaded ``ClientCertificateError`` or what its ``load_key`` raises. Never follows
+    redirects."""
     target = target_of(request.url)
     seconds = conf.WEBHOOKS_HTTP_TIMEOUT if timeout is None else timeout
     headers = request.headers
@@ -241,18 +296,24 @@ def send(
     }
     started = time.perf_counter()
     proxy = proxy_for(target)
+    context = None
     try:
+        if client_cert is not None and target.scheme == "https":
+            context = context_for(client_cert, verify)
         if proxy is not None:
             check_proxied(target.host, target.port)
-            manager = _proxy_manager(proxy, verify)
+            if client_cert is None or context is None:
+                manager = _proxy_manager(proxy, verify)
+            else:
+                manager = _client_proxy_manager(proxy, verify, client_cert.owner, context)
             answer = manager.urlopen(request.method, target.url, **options)
         else:
-            answer = _send_direct(request.method, target, verify, options)
+            answer = _send_direct(request.method, target, verify, options, context)
         body, truncated = _read_capped(answer, conf.WEBHOOKS_MAX_RESPONSE_BYTES)
     except socket.gaierror as exc:
         raise ConnectionFailed(f"Failed to resolve {target.host!r} ({exc})") from exc
     except errors.HTTPError as exc:
-        raise _send_error(exc) from exc
+        raise _send_error(exc, presented=context is not None) from exc
     except OSError as exc:  # what urllib3 lets through: a CA bundle that cannot be read...
         raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
     elapsed = (time.perf_counter() - started) * 1000
@@ -260,9 +321,16 @@ def send(
 
 
 def _send_direct(
-    method: str, target: Target, verify: bool | str, options: dict[str, Any]
+    method: str,
+    target: Target,
+    verify: bool | str,
+    options: dict[str, Any],
+    context: ssl.SSLContext | None,
 ) -> urllib3.BaseHTTPResponse:
-    pool_kwargs = _tls(verify) if target.scheme == "https" else None
+    pool_kwargs: dict[str, Any] | None = None
+    if target.scheme == "https":
+        # A context of ours carries the verification: urllib3 takes its verify_mode.
+        pool_kwargs = _tls(verify) if context is None else {"ssl_context": context}
     if pool_kwargs is not None and not _is_address(target.host):
         pool_kwargs["server_hostname"] = target.host  # SNI and the certificate's name
     addresses = checked_addresses(target.host, target.port)
@@ -306,8 +374,12 @@ def _read_capped(answer: urllib3.BaseHTTPResponse, limit: int) -> tuple[bytes, b
     return b"".join(chunks)[:limit], truncated
 
 
-def _send_error(exc: errors.HTTPError) -> SendError:
+def _send_error(exc: errors.HTTPError, *, presented: bool = False) -> SendError:
     message = str(exc) or type(exc).__name__
+    if isinstance(exc, (errors.SSLError, errors.ProtocolError)):
+        problem = client_certificate_problem(message, presented=presented)
+        if problem is not None:
+            return ConnectionFailed(f"{problem} ({message})")
     if isinstance(exc, errors.NewConnectionError):  # before TimeoutError: it is one in urllib3
         return ConnectionFailed(message)
     if isinstance(exc, errors.TimeoutError):
