@@ -19,6 +19,7 @@ from django.db import models
 from django.utils import timezone
 
 from webhooks_app.choices import HttpMethod
+from webhooks_app.models.certificates import check_client_certificate
 from webhooks_app.models.encrypted import (
     EncryptedTextField,
     UndecryptableCredentialError,
@@ -121,6 +122,12 @@ class Webhook(models.Model):
     last_updated = models.DateTimeField(auto_now=True)
 
     objects = VersionedQuerySet["Webhook"].as_manager()
+
+    # Not fields: the secret's token when loaded (rotation), whether end_secret_overlap() was
+    # called before the next save, and a secret generate_secret() made (shown once).
+    loaded_secret_token: object
+    overlap_ended: bool
+    generated_secret: str
 
     class Meta:
         ordering = ["name"]
@@ -253,6 +260,12 @@ class Webhook(models.Model):
                     "Do not specify a CA certificate file if SSL verification is disabled."
                 )
             )
+        if is_decryptable(self, "client_key"):  # else kept as it is (see clean_fields)
+            try:
+                check_client_certificate(self.client_certificate, self.client_key)
+            except ValidationError as exc:
+                for field, messages in exc.error_dict.items():
+                    errors.setdefault(field, []).extend(messages)
         if self.standard_webhooks and not self.has_secret:
             errors.setdefault("standard_webhooks", []).append(
                 ValidationError("Standard Webhooks signatures need a secret.")
