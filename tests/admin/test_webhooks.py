@@ -37,6 +37,7 @@ def form_data(**overrides: Any) -> dict[str, Any]:
         "additional_headers": "",
         "body_template": "",
         "secret": "",
+        "secret_overlap_hours": "24",
         "ssl_verification": "on",
         "ca_file_path": "",
     }

@@ -218,3 +218,11 @@ def test_a_key_without_a_certificate_or_the_reverse_is_refused(
         "client_key",
     }
     answers.never_held(client.key.splitlines()[1], TOKEN)
+
+
+def test_render_shows_secret_headers_as_hidden(api: APIClient) -> None:
+    hook = make_webhook("https://e.example/", secret_headers=f"X-Api-Key: {TOKEN}")
+    response = api.post(f"{URL}{hook.pk}/render/", {}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["headers"]["X-Api-Key"] == "[hidden]"
+    assert TOKEN.encode() not in response.content

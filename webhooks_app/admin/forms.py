@@ -1,5 +1,5 @@
-"""Admin forms: webhooks (write-only secret), event rules (JSON with located errors) and the
-sample event an operator previews or test-sends."""
+"""Admin forms: event rules (JSON with located errors), the sample event an operator previews
+or test-sends, and what the webhook form (:mod:`.webhook_form`) shares."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from django.utils.text import capfirst
 
 from webhooks_app.capture.serialization import model_label, registered_models
 from webhooks_app.choices import EventType
-from webhooks_app.models import EventRule, Webhook
-from webhooks_app.models.encrypted import stored_credential
+from webhooks_app.models import EventRule
 from webhooks_app.models.validators import (
     MAX_ID,
     InvalidJSON,
@@ -25,15 +24,14 @@ from webhooks_app.models.validators import (
     validate_storable_json,
 )
 
-__all__ = ["EventRuleForm", "JSONTextField", "SampleEventForm", "WebhookForm"]
+__all__ = ["EventRuleForm", "JSONTextField", "SampleEventForm", "code_textarea"]
 
 # django-stubs makes ModelForm generic, but Django's class cannot be subscripted at run time.
 if TYPE_CHECKING:
-    WebhookFormBase = forms.ModelForm[Webhook]
     EventRuleFormBase = forms.ModelForm[EventRule]
     ContentTypeMultipleChoiceField = forms.ModelMultipleChoiceField[ContentType]
 else:
-    WebhookFormBase = EventRuleFormBase = forms.ModelForm
+    EventRuleFormBase = forms.ModelForm
     ContentTypeMultipleChoiceField = forms.ModelMultipleChoiceField
 
 CODE_CLASS = "vLargeTextField webhooks-code"
@@ -44,15 +42,6 @@ def code_textarea(rows: int = 8) -> forms.Textarea:
     return forms.Textarea(
         attrs={"class": CODE_CLASS, "rows": rows, "spellcheck": "false", "autocapitalize": "off"}
     )
-
-
-class SecretField(forms.CharField):
-    """A write-only value: the input is never filled in, and only typing a value changes it."""
-
-    widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
-
-    def has_changed(self, initial: Any, data: Any) -> bool:
-        return bool(data)
 
 
 class JSONTextField(forms.JSONField):
@@ -88,64 +77,6 @@ class JSONTextField(forms.JSONField):
         if value is None or isinstance(value, forms.fields.InvalidJSONInput):
             return value
         return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-class WebhookForm(WebhookFormBase):
-    secret = SecretField(
-        required=False,
-        max_length=Webhook._meta.get_field("secret").max_length,
-        strip=False,
-        help_text="HMAC-SHA512 signing secret, sent in the X-Hook-Signature header. "
-        "It is never shown again; leave blank to keep the current one.",
-    )
-    clear_secret = forms.BooleanField(
-        required=False,
-        label="Clear secret",
-        help_text="Remove the stored secret: requests are sent unsigned.",
-    )
-
-    class Meta:
-        model = Webhook
-        fields = [
-            "name",
-            "description",
-            "payload_url",
-            "http_method",
-            "http_content_type",
-            "additional_headers",
-            "body_template",
-            "secret",
-            "standard_webhooks",
-            "ssl_verification",
-            "ca_file_path",
-        ]
-        widgets = {
-            "payload_url": forms.TextInput(
-                attrs={"class": "vTextField webhooks-code webhooks-wide"}
-            ),
-            "additional_headers": code_textarea(rows=4),
-            "body_template": code_textarea(rows=14),
-        }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The stored token (never decrypted here): kept as it is when nothing is typed.
-        self.stored_secret = stored_credential(self.instance, "secret") if self.instance.pk else ""
-        if self.stored_secret:
-            self.fields["secret"].widget.attrs["placeholder"] = "A secret is set (hidden)"
-        else:
-            self.fields["secret"].widget.attrs["placeholder"] = "No secret set"
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        typed = cleaned.get("secret") or ""
-        if cleaned.get("clear_secret"):
-            if typed:
-                self.add_error("secret", "Enter a new secret or clear it, not both.")
-            cleaned["secret"] = ""
-        elif not typed:
-            cleaned["secret"] = self.stored_secret
-        return cleaned
 
 
 def _content_type_label(content_type: ContentType) -> str:

@@ -1,4 +1,8 @@
-"""Admin for Webhook: grouped form with a write-only secret, plus Preview and Send test."""
+"""Admin for Webhook: grouped form with write-only credentials, plus Preview and Send test.
+
+A secret generated on save is shown once, on the page that answers the save (no redirect, so
+it is never stored in a message or a session), with headers that forbid caching it.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,17 @@ from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.timesince import timeuntil
 
-from webhooks_app.admin.forms import SampleEventForm, WebhookForm
+from webhooks_app.admin.forms import SampleEventForm
+from webhooks_app.admin.webhook_form import WebhookForm
 from webhooks_app.choices import AttemptOutcome
 from webhooks_app.delivery.preview import preview_request
 from webhooks_app.delivery.redelivery import send_test
 from webhooks_app.models import Delivery, Webhook
+from webhooks_app.models.certificates import describe_certificate
 
 # django-stubs makes ModelAdmin generic, but Django's class cannot be subscripted at run time.
 if TYPE_CHECKING:
@@ -64,17 +73,51 @@ class WebhookAdmin(WebhookAdminBase):
     list_filter = ["http_method", "ssl_verification", "standard_webhooks", "http_content_type"]
     search_fields = ["name", "description", "payload_url"]
     readonly_fields = ["created", "last_updated"]
+    readonly_fields = ["created", "last_updated", "previous_secret_expiry", "certificate_summary"]
     fieldsets = [
         *REQUEST_FIELDSETS,
-        ("Signing", {"fields": ["secret", "clear_secret", "standard_webhooks"]}),
-        ("SSL", {"fields": ["ssl_verification", "ca_file_path"]}),
+        (
+            "Signing",
+            {
+                "fields": [
+                    "secret",
+                    "generate_secret",
+                    "clear_secret",
+                    "secret_overlap_hours",
+                    "previous_secret_expiry",
+                    "end_secret_overlap",
+                    "standard_webhooks",
+                ]
+            },
+        ),
+        ("Secret headers", {"fields": ["secret_headers", "clear_secret_headers"]}),
+        (
+            "SSL",
+            {
+                "fields": [
+                    "ssl_verification",
+                    "ca_file_path",
+                    "client_certificate",
+                    "certificate_summary",
+                    "client_key",
+                    "clear_client_key",
+                ]
+            },
+        ),
         ("History", {"fields": ["created", "last_updated"], "classes": ["collapse"]}),
     ]
-    # On the add page there is no stored secret to clear and no history yet.
+    # On the add page there is nothing stored to clear or end, and no history yet.
     add_fieldsets = [
         *REQUEST_FIELDSETS,
-        ("Signing", {"fields": ["secret", "standard_webhooks"]}),
-        ("SSL", {"fields": ["ssl_verification", "ca_file_path"]}),
+        (
+            "Signing",
+            {"fields": ["secret", "generate_secret", "secret_overlap_hours", "standard_webhooks"]},
+        ),
+        ("Secret headers", {"fields": ["secret_headers"]}),
+        (
+            "SSL",
+            {"fields": ["ssl_verification", "ca_file_path", "client_certificate", "client_key"]},
+        ),
     ]
 
     class Media:
@@ -89,6 +132,51 @@ class WebhookAdmin(WebhookAdminBase):
     @admin.display(boolean=True, description="Secret set")
     def secret_set(self, obj: Webhook) -> bool:
         return obj.has_secret
+
+    @admin.display(description="Previous secret expires at")
+    def previous_secret_expiry(self, obj: Webhook) -> str:
+        """When the previous secret (never shown) stops being signed with."""
+        expires = obj.previous_secret_expires_at
+        if expires is None:
+            return "No previous secret: only the current secret signs."
+        when = timezone.localtime(expires).strftime("%Y-%m-%d %H:%M %Z")
+        if not obj.previous_secret_active():
+            return f"{when} (expired: no longer signed with)"
+        return (
+            f"{when} (in {timeuntil(expires)}): until then X-Hook-Signature is made with the "
+            "previous secret and X-Hook-Signature-Next with the current one."
+        )
+
+    @admin.display(description="Certificate")
+    def certificate_summary(self, obj: Webhook) -> str:
+        summary = describe_certificate(obj.client_certificate)
+        if summary is None:
+            return "No client certificate." if not obj.client_certificate else "Unreadable."
+        return f"{summary} (SHA-256 {summary.sha256_fingerprint})"
+
+    def response_add(
+        self, request: HttpRequest, obj: Webhook, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        return self.generated_secret_page(request, obj) or super().response_add(
+            request, obj, post_url_continue
+        )
+
+    def response_change(self, request: HttpRequest, obj: Webhook) -> HttpResponse:
+        return self.generated_secret_page(request, obj) or super().response_change(request, obj)
+
+    def generated_secret_page(self, request: HttpRequest, obj: Webhook) -> HttpResponse | None:
+        """The page showing a secret generated by this save, once; None when none was."""
+        generated = getattr(obj, "generated_secret", None)
+        if not generated:
+            return None
+        self.message_user(request, f"The webhook “{obj}” was saved with a new secret.")
+        context = self.tool_context(request, obj, f"New secret of {obj}")
+        context["generated_secret"] = generated
+        response = TemplateResponse(
+            request, "webhooks_app/admin/webhook/generated_secret.html", context
+        )
+        add_never_cache_headers(response)
+        return response
 
     @admin.display(description="Rules", ordering="rule_count")
     def rule_count(self, obj: Webhook) -> int:
