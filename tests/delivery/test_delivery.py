@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rq import Queue
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from demo.inventory.models import Site
-from tests.conftest import drain, failed_jobs, make_rule, make_webhook
+from tests.conftest import drain, failed_jobs, make_rule, make_webhook, queued_deliveries
+from tests.tls_server import Authority, Issued, MutualTLSServer
+from tests.worker_processes import WorkerPool, wait_until
 from webhooks_app.choices import DeliveryState
-from webhooks_app.models import Delivery, EventRule
+from webhooks_app.models import Delivery, DeliveryAttempt, EventRule, Webhook
 from webhooks_app.receiver import Receiver
 from webhooks_app.signing import generate_signature, standard_secret
 
@@ -213,3 +219,140 @@ def test_redirects_are_not_followed(queue: Queue, receiver: Receiver, site_rule:
     delivery = Delivery.objects.get()
     assert delivery.state == DeliveryState.FAILED
     assert "http://127.0.0.1:1/elsewhere" in delivery.last_error
+
+
+# Client certificates (mutual TLS): a real HTTPS receiver on 127.0.0.1 that requires one.
+
+
+@pytest.fixture
+def authority(tmp_path: Path) -> Authority:
+    return Authority(tmp_path)
+
+
+@pytest.fixture
+def mtls_server(authority: Authority) -> Iterator[MutualTLSServer]:
+    with MutualTLSServer(authority, status=204) as server:
+        yield server
+
+
+def mtls_webhook(server: MutualTLSServer, authority: Authority, issued: Issued | None) -> Webhook:
+    fields: dict[str, Any] = {"name": "Mutual TLS", "ca_file_path": authority.ca_file}
+    if issued is not None:
+        fields.update(client_certificate=issued.certificate, client_key=issued.key)
+    webhook = make_webhook(server.url(path="/hook"), **fields)
+    make_rule(webhook)
+    return webhook
+
+
+def key_lines(issued: Issued) -> list[str]:
+    """The lines of the key's base64 (what would betray it anywhere)."""
+    return [line for line in issued.key.splitlines() if not line.startswith("-----")]
+
+
+def test_a_receiver_that_requires_a_client_certificate_gets_the_webhooks(
+    queue: Queue, authority: Authority, mtls_server: MutualTLSServer, caplog: Any
+) -> None:
+    issued = authority.client("netbox-webhooks")
+    mtls_webhook(mtls_server, authority, issued)
+    caplog.set_level(logging.DEBUG)
+    Site.objects.create(name="Secure", slug="secure")
+    job_args = json.dumps(queued_deliveries(queue), default=str)
+    drain(queue)
+    delivery = Delivery.objects.get()
+    assert delivery.state == DeliveryState.SUCCEEDED
+    assert mtls_server.client_subjects == ["CN=netbox-webhooks"]
+    assert mtls_server.requests[0].path == "/hook"
+    # The key is nowhere but in its encrypted column: not in the job, the log or the records.
+    stored = json.dumps(
+        [
+            list(Delivery.objects.values()),
+            list(DeliveryAttempt.objects.values()),
+            list(Webhook.objects.values()),
+        ],
+        default=str,
+    )
+    for line in key_lines(issued):
+        assert line not in job_args
+        assert line not in stored
+        assert line not in caplog.text
+
+
+def test_without_a_client_certificate_the_attempt_says_the_receiver_requires_one(
+    queue: Queue, authority: Authority, mtls_server: MutualTLSServer, settings: Any
+) -> None:
+    settings.WEBHOOKS_RETRY_SCHEDULE = []
+    mtls_webhook(mtls_server, authority, None)
+    Site.objects.create(name="Refused", slug="refused")
+    drain(queue)
+    delivery = Delivery.objects.get()
+    assert delivery.state == DeliveryState.FAILED
+    attempt = delivery.attempts.get()
+    assert attempt.error.startswith(
+        "Connection failed: The receiver requires a client certificate ("
+    )
+    assert attempt.response_status is None
+    assert mtls_server.requests == []
+
+
+def test_a_client_certificate_from_another_ca_is_refused_by_the_receiver(
+    queue: Queue, authority: Authority, mtls_server: MutualTLSServer, settings: Any, tmp_path: Path
+) -> None:
+    settings.WEBHOOKS_RETRY_SCHEDULE = []
+    stranger = Authority(tmp_path, name="Other CA").client("stranger")
+    mtls_webhook(mtls_server, authority, stranger)
+    Site.objects.create(name="Stranger", slug="stranger")
+    drain(queue)
+    error = Delivery.objects.get().attempts.get().error
+    assert error.startswith(
+        "Connection failed: The receiver refused the client certificate: it does not trust "
+        "its issuer ("
+    )
+    assert mtls_server.requests == []
+
+
+def test_a_client_key_no_key_decrypts_fails_the_delivery_with_the_reason(
+    queue: Queue, authority: Authority, mtls_server: MutualTLSServer
+) -> None:
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    with override_settings(WEBHOOKS_ENCRYPTION_KEYS=[first]):
+        mtls_webhook(mtls_server, authority, authority.client())
+    with override_settings(WEBHOOKS_ENCRYPTION_KEYS=[second]):
+        Site.objects.create(name="Locked", slug="locked")
+        drain(queue)
+    delivery = Delivery.objects.get()
+    assert delivery.state == DeliveryState.FAILED and delivery.attempt_count == 1
+    assert delivery.last_error.startswith("The client key of webhook ")
+    assert "cannot be decrypted with any key of WEBHOOKS_ENCRYPTION_KEYS" in delivery.last_error
+    assert mtls_server.requests == []
+    assert len(failed_jobs(queue)) == 1
+
+
+def test_a_changed_client_certificate_is_presented_from_the_next_delivery_on(
+    queue: Queue, authority: Authority, mtls_server: MutualTLSServer
+) -> None:
+    webhook = mtls_webhook(mtls_server, authority, authority.client("first"))
+    Site.objects.create(name="Before", slug="before")
+    drain(queue)
+    renewed = authority.client("renewed")
+    webhook.client_certificate, webhook.client_key = renewed.certificate, renewed.key
+    webhook.save()
+    Site.objects.create(name="After", slug="after")
+    drain(queue)
+    assert mtls_server.client_subjects == ["CN=first", "CN=renewed"]
+    assert set(Delivery.objects.values_list("state", flat=True)) == {DeliveryState.SUCCEEDED}
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_process_presents_the_client_certificate(
+    pool: WorkerPool, authority: Authority, mtls_server: MutualTLSServer
+) -> None:
+    issued = authority.client("worker-process")
+    mtls_webhook(mtls_server, authority, issued)
+    Site.objects.create(name="Remote", slug="remote")
+    [worker] = pool.start()
+    settled = Delivery.objects.exclude(state=DeliveryState.PENDING)
+    wait_until(settled.exists, 60, "the delivery's first attempt")
+    assert Delivery.objects.get().state == DeliveryState.SUCCEEDED, pool.logs()
+    assert mtls_server.client_subjects == ["CN=worker-process"]
+    for line in key_lines(issued):
+        assert line not in worker.output()
