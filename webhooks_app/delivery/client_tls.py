@@ -21,6 +21,9 @@ Contexts are cached per process by (owner, verification), with a fingerprint of 
 certificate and the key's token: connection pools are keyed by their context, so requests to
 one receiver reuse their keep-alive connections, and a certificate or key changed in the
 database (a new token) gives a new context at the next job, whose new connections present it.
+
+:func:`client_certificate_problem` reads a TLS error for an alert about the client
+certificate (required, unknown CA, bad, expired...) and says it in words.
 """
 
 from __future__ import annotations
@@ -41,7 +44,6 @@ from django.core.exceptions import ValidationError
 from urllib3.util import create_urllib3_context
 
 from webhooks_app.exceptions import WebhookError
-from webhooks_app.models.certificates import check_client_certificate
 
 __all__ = [
     "MEMFD_AVAILABLE",
@@ -105,18 +107,17 @@ def context_for(client: ClientCertificate, verify: bool | str) -> ssl.SSLContext
     be read."""
     key = (client.owner, verify)
     fingerprint = client.fingerprint
-    with _lock:
+    with _lock:  # built under the lock (rare, a few ms): threads share one context, one pool
         cached = _contexts.get(key)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
-    context = _new_context(verify)
-    load_client_certificate(context, client)
-    with _lock:
+        context = _new_context(verify)
+        load_client_certificate(context, client)
         _contexts.pop(key, None)
         while len(_contexts) >= MAX_CONTEXTS:
             del _contexts[next(iter(_contexts))]  # the oldest
         _contexts[key] = (fingerprint, context)
-    return context
+        return context
 
 
 def verify_context(verify: bool | str) -> ssl.SSLContext:
@@ -163,6 +164,10 @@ def _no_passphrase() -> str:
 
 
 def _explain(client: ClientCertificate, exc: Exception) -> str:
+    # Imported here, not at the top: http imports this module, and the preview's forkserver
+    # preloads http (through rendering) before Django is set up, when no model may be imported.
+    from webhooks_app.models.certificates import check_client_certificate
+
     owner = f" of webhook {client.owner}" if client.owner is not None else ""
     try:
         check_client_certificate(client.certificate, client.load_key(), now=_FAR_PAST)
