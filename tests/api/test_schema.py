@@ -58,6 +58,43 @@ def test_the_secret_is_write_only_in_the_schema(schema: Any) -> None:
     }
 
 
+WRITE_ONLY = ["secret", "generate_secret", "end_secret_overlap", "secret_headers", "client_key"]
+READ_ONLY = [
+    "secret_set",
+    "generated_secret",
+    "previous_secret_expires_at",
+    "secret_headers_set",
+    "client_key_set",
+]
+
+
+def test_credentials_are_write_only_and_what_is_shown_of_them_read_only(schema: Any) -> None:
+    components = schema["components"]["schemas"]
+    request, response = (components[name]["properties"] for name in ("WebhookRequest", "Webhook"))
+    for name in WRITE_ONLY:
+        assert request[name]["writeOnly"] is True, name
+        assert name not in response, name
+    for name in READ_ONLY:
+        assert response[name]["readOnly"] is True, name
+        assert name not in request, name
+    assert request["generate_secret"]["type"] == request["end_secret_overlap"]["type"] == "boolean"
+    assert response["generated_secret"]["type"] == "string"
+    assert response["generated_secret"]["nullable"] is True
+    assert response["previous_secret_expires_at"] == {
+        "type": "string",
+        "format": "date-time",
+        "readOnly": True,
+        "nullable": True,
+        "description": response["previous_secret_expires_at"]["description"],
+    }
+    assert response["secret_overlap_hours"]["type"] == request["secret_overlap_hours"]["type"]
+    assert request["secret_overlap_hours"]["minimum"] == 0
+    assert request["client_certificate"]["type"] == response["client_certificate"]["type"]
+    # The descriptions say what a client needs to know.
+    assert "generated_secret" in request["generate_secret"]["description"]
+    assert "[hidden]" in request["secret_headers"]["description"]
+
+
 def test_reads_are_full_or_brief_and_writes_one_or_many(schema: Any) -> None:
     components = schema["components"]["schemas"]
     assert components["WebhookOrBrief"]["oneOf"] == [

@@ -17,6 +17,12 @@ pytest 9.2 (it writes ``Node._nodeid``, which pytest 9.2 no longer has).
 
 Test sends (``webhooks/{id}/test/``) go out through an HTTP proxy on a closed loopback port,
 so whatever URL schemathesis invents, nothing leaves the machine.
+
+The webhooks' credentials are in the schema (write-only ``secret``, ``secret_headers``,
+``client_key``, ``generate_secret``, ``end_secret_overlap``; read-only ``*_set``,
+``generated_secret``, ``previous_secret_expires_at``), so schemathesis writes them too; one
+webhook starts with every credential set (a previous secret in its overlap included), and a
+check of every answer says that none of those credentials is ever in one.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,6 +49,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from demo.inventory.models import Site
 from tests.conftest import drain, failed_jobs, make_rule, make_webhook
+from tests.tls_server import Authority
 from webhooks_app.models import Delivery, EventRule, Webhook
 from webhooks_app.receiver import Receiver
 
@@ -49,7 +57,25 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_EXAMPLES = int(os.environ.get("WEBHOOKS_FUZZ_EXAMPLES", "8"))
 CLOSED_PORT_PROXY = "http://127.0.0.1:9"
-CHECKS = [not_a_server_error, response_schema_conformance]
+# Credentials of the webhook that has them all: no answer may contain any of them.
+CREDENTIALS = {
+    "secret": "fuzz-secret-0f3a9c",
+    "previous_secret": "fuzz-previous-91bc4e",
+    "secret_headers": "X-Api-Key: fuzz-header-77de1b",
+}
+
+
+@schemathesis.check
+def no_credential_in_answers(ctx: Any, response: Any, case: Any) -> bool | None:
+    """No answer holds a stored credential (secret, previous secret, secret header, key)."""
+    for name, value in CREDENTIALS.items():
+        hidden = value.rpartition(" ")[2]
+        if hidden.encode() in response.content:
+            raise AssertionError(f"The answer holds the {name} of a webhook.")
+    return None
+
+
+CHECKS = [not_a_server_error, response_schema_conformance, no_credential_in_answers]
 MAX_REPORT = 2000  # characters of each operation's failure report
 
 
@@ -134,6 +160,20 @@ def make_objects(queue: Queue, receiver: Receiver, count: int) -> None:
     Site.objects.create(name="Waiting", slug="waiting")
 
 
+def with_every_credential(webhook: Webhook, directory: Path) -> None:
+    """Give ``webhook`` a secret in its overlap, secret headers and a client certificate."""
+    client = Authority(directory).client("fuzz-client")
+    webhook.secret = CREDENTIALS["previous_secret"]
+    webhook.save()
+    webhook.secret = CREDENTIALS["secret"]
+    webhook.secret_headers = CREDENTIALS["secret_headers"]
+    webhook.client_certificate, webhook.client_key = client.certificate, client.key
+    webhook.full_clean()
+    webhook.save()
+    assert webhook.previous_secret_active()
+    CREDENTIALS["client_key"] = client.key.splitlines()[1]
+
+
 def webhook_ids() -> list[int]:
     ids = list(Webhook.objects.values_list("pk", flat=True))
     return ids or [make_webhook("http://127.0.0.1:9/", name=f"Fuzz {uuid.uuid4()}").pk]
@@ -160,11 +200,13 @@ def delivery_ids() -> list[str]:
 
 
 def test_webhooks_api_never_fails_and_always_matches_its_schema(
-    live_server: LiveServer, queue: Queue, receiver: Receiver, settings: Any
+    live_server: LiveServer, queue: Queue, receiver: Receiver, settings: Any, tmp_path: Path
 ) -> None:
     """Every operation, on objects that exist too: rendering and test sends, bulk updates and
-    deletes, redelivery, and the background tasks' jobs (failed and queued)."""
+    deletes, redelivery, and the background tasks' jobs (failed and queued); no answer holds
+    a credential."""
     make_objects(queue, receiver, 3)
+    with_every_credential(Webhook.objects.get(name="Refused 1"), tmp_path)
     settings.WEBHOOKS_HTTP_PROXIES = {"http": CLOSED_PORT_PROXY, "https": CLOSED_PORT_PROXY}
 
     def existing_ids(path: str) -> list[Any]:

@@ -50,6 +50,7 @@ class WriteOnlyField(forms.CharField):
     """A write-only value: the input is never filled in, and only typing a value changes it."""
 
     def __init__(self, *, textarea: bool = False, **kwargs: Any) -> None:
+        self.textarea = textarea
         if textarea:
             attrs = {"class": "vLargeTextField webhooks-code", "rows": 3, "spellcheck": "false"}
             kwargs["widget"] = WriteOnlyTextarea(attrs={**attrs, "autocomplete": "off"})
@@ -61,6 +62,15 @@ class WriteOnlyField(forms.CharField):
 
     def has_changed(self, initial: Any, data: Any) -> bool:
         return bool(data)
+
+    def to_python(self, value: Any) -> str:
+        text = str(super().to_python(value))
+        return _lines(text) if self.textarea else text
+
+
+def _lines(text: str) -> str:
+    """Text from a textarea with the line ends a file would have (browsers send CRLF)."""
+    return text.replace("\r\n", "\n")
 
 
 def _clear(label: str, effect: str) -> forms.BooleanField:
@@ -141,6 +151,9 @@ class WebhookForm(WebhookFormBase):
             if name in self.fields:  # not for a user who may only view
                 placeholder = is_set if self.stored[name] else f"No {label} set"
                 self.fields[name].widget.attrs["placeholder"] = placeholder
+
+    def clean_client_certificate(self) -> str:
+        return _lines(self.cleaned_data.get("client_certificate") or "")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
