@@ -3,7 +3,8 @@
 # their own, at one end of what pyproject.toml's bounds allow.
 #   lowest  Python 3.11, every direct dependency at its lower bound (uv's lowest-direct), Django 5.2
 #   newest  Python 3.13, the newest versions the bounds allow, Django 6.1
-# Usage: scripts/compat-run.sh lowest|newest [...]
+#   django60  Python 3.13, the newest versions with Django 6.0 (not in make test; run by hand)
+# Usage: scripts/compat-run.sh lowest|newest|django60 [...]
 # Several runs go side by side (each is mostly waiting on workers, receivers and time limits:
 # about half a core each), their output printed in order once all have finished; the exit code
 # is 1 if any failed. COMPAT_SERIAL=1 runs them one after the other instead, printing as they go.
@@ -59,8 +60,14 @@ case $mode in
     resolution=highest
     pins=("Django>=6.1,<6.2" "django-stubs[compatible-mypy]>=6.1,<6.2")
     ;;
+  django60)
+    # Not part of make test (lowest and newest are): the middle Django, for a one-off check.
+    want=3.13
+    resolution=highest
+    pins=("Django>=6.0,<6.1" "django-stubs[compatible-mypy]>=6.0,<6.1")
+    ;;
   *)
-    echo "usage: $0 lowest|newest [...]" >&2
+    echo "usage: $0 lowest|newest|django60 [...]" >&2
     exit 2
     ;;
 esac
