@@ -13,6 +13,8 @@ __all__ = ["DeliveryAttemptSerializer", "DeliveryDetailSerializer", "DeliverySer
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer[DeliveryAttempt]):
     outcome = attempt_outcome_field(read_only=True)
+    # As sent: rebuilt from the delivery's payload when it was that payload (not stored twice).
+    request_body = serializers.CharField(read_only=True)
     request_headers = serializers.DictField(child=serializers.CharField(), read_only=True)
     response_headers = serializers.DictField(child=serializers.CharField(), read_only=True)
 

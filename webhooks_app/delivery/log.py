@@ -11,6 +11,7 @@ fail, and with it the job.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,7 @@ from django.utils import timezone
 from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.conf import conf
 from webhooks_app.models import Delivery, DeliveryAttempt
+from webhooks_app.models.delivery import payload_body
 from webhooks_app.specs import DeliverySpec
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "LoggedDelivery",
     "existing_attempt_counts",
     "interrupted_attempt",
+    "is_payload_body",
     "logged_deliveries",
     "record_results",
     "storable",
@@ -190,7 +193,23 @@ def _delivery_row(r: AttemptResult, now: datetime) -> Delivery:
     )
 
 
+def is_payload_body(body: str, payload: object) -> bool:
+    """Whether ``body`` is exactly what the log rebuilds from ``payload`` once stored (its
+    JSON, written and read back as the delivery's payload column does)."""
+    if not body:
+        return False
+    try:
+        stored = json.dumps(payload)  # the payload column's text
+    except (TypeError, ValueError):
+        return False
+    return body == stored and payload_body(json.loads(stored)) == body
+
+
 def _attempt_row(r: AttemptResult) -> DeliveryAttempt:
+    # The delivery's payload is d["context"] (written with its first logged attempt; retries
+    # and redeliveries carry that same payload): a body equal to it as JSON is not stored again.
+    body = r.request_body
+    is_payload = is_payload_body(body, r.delivery["context"])
     return DeliveryAttempt(
         delivery_id=r.delivery["delivery_id"],
         number=r.number,
@@ -200,7 +219,8 @@ def _attempt_row(r: AttemptResult) -> DeliveryAttempt:
         request_method=r.request_method,
         request_url=storable(r.request_url),
         request_headers=storable_headers(redact_headers(r.request_headers)),
-        request_body=storable(r.request_body),
+        stored_request_body="" if is_payload else storable(body),
+        request_body_is_payload=is_payload,
         response_status=r.response_status,
         response_headers=storable_headers(r.response_headers),
         response_body=storable(r.response_body),

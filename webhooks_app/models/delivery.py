@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from django.db import models
+from rest_framework.utils.encoders import JSONEncoder
 
 from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
 from webhooks_app.models.event_rule import EventRule
@@ -90,8 +93,21 @@ class Delivery(models.Model):
             return None
 
 
+def payload_body(payload: Any) -> str:
+    """The request body a webhook without a body template sends for ``payload``: its JSON, as
+    rendering writes it. An attempt whose body was exactly this stores no copy of it."""
+    return json.dumps(payload, cls=JSONEncoder)
+
+
 class DeliveryAttempt(models.Model):
-    """One HTTP request (or the error that prevented it) and its response."""
+    """One HTTP request (or the error that prevented it) and its response.
+
+    ``request_body`` is the body as sent. Most bodies are the delivery's payload as JSON (a
+    webhook without a body template): then ``request_body_is_payload`` is set, nothing is
+    stored in ``stored_request_body`` and the body is rebuilt from the payload, byte for byte
+    (the log sets it only after checking that the rebuilt text equals what was sent), instead
+    of storing the payload a second time.
+    """
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
@@ -101,7 +117,16 @@ class DeliveryAttempt(models.Model):
     request_method = models.CharField(max_length=10, blank=True)
     request_url = models.TextField(blank=True)
     request_headers = models.JSONField(default=dict, blank=True)
-    request_body = models.TextField(blank=True)
+    stored_request_body = models.TextField(
+        blank=True,
+        db_column="request_body",
+        help_text="The body as sent; empty when request_body_is_payload.",
+    )
+    request_body_is_payload = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The body was the delivery's payload as JSON (rebuilt from it, not stored).",
+    )
     response_status = models.PositiveIntegerField(null=True, blank=True)
     response_headers = models.JSONField(default=dict, blank=True)
     response_body = models.TextField(blank=True)
@@ -112,3 +137,17 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}: {self.outcome}"
+
+    @property
+    def request_body(self) -> str:
+        """The body as sent (rebuilt from the delivery's payload when it was that payload;
+        read the attempts through the delivery, as ``delivery.attempts`` or a prefetch do, so
+        that the delivery is not fetched again)."""
+        if self.request_body_is_payload:
+            return payload_body(self.delivery.payload)
+        return self.stored_request_body
+
+    @request_body.setter
+    def request_body(self, text: str) -> None:
+        self.stored_request_body = text
+        self.request_body_is_payload = False
