@@ -52,6 +52,8 @@ _NOT_FIELD_TEXT = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 _TEMPLATE_OPENERS = ("{{", "{%", "{#")
 HIDDEN_DETAILS = "the details are not shown, as they could show a secret value"
+# Our own message (it quotes nothing): shown for secret headers too.
+NESTED_TOO_DEEPLY = "the template is nested too deeply (brackets, lists or blocks)"
 _NAME_RULE = "a name is letters, digits and !#$%&'*+-.^_`|~"
 
 
@@ -118,9 +120,7 @@ def _compile(env: BoundedSandbox, source: str) -> Template:
     try:
         return env.from_string(source)
     except RecursionError:
-        raise TemplateSyntaxError(
-            "the template is nested too deeply (brackets, lists or blocks)", lineno=1
-        ) from None
+        raise TemplateSyntaxError(NESTED_TOO_DEEPLY, lineno=1) from None
 
 
 def compile_template(source: str, *, headers: bool = False) -> Template:
@@ -134,7 +134,7 @@ def template_syntax_error(source: str, *, headers: bool = False, reveal: bool = 
     try:
         compile_template(source, headers=headers)
     except TemplateSyntaxError as exc:
-        if not reveal:
+        if not reveal and exc.message != NESTED_TOO_DEEPLY:
             return f"Invalid template (line {exc.lineno}); {HIDDEN_DETAILS}."
         return f"Invalid template (line {exc.lineno}): {exc.message}"
     except TemplateError as exc:

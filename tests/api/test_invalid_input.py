@@ -177,7 +177,7 @@ def test_every_webhook_field_nested_too_deeply_is_that_fields_error(
     url = "https://e.example/{{ " + "(" * 200 + "1" + ")" * 200 + " }}"
     cases = [("payload_url", url)] + [
         (field, template)
-        for field in ("body_template", "additional_headers")
+        for field in ("body_template", "additional_headers", "secret_headers")
         for template in (parens, lists, blocks)
     ]
     for field, template in cases:
@@ -189,7 +189,16 @@ def test_every_webhook_field_nested_too_deeply_is_that_fields_error(
         assert response.status_code == 400 and list(response.json()) == [field], field
         response = api.post(HOOKS, [data], format="json")
         assert response.status_code == 400 and field in response.json()["errors"][0], field
-    for field in ("name", "payload_url", "body_template", "additional_headers", "secret"):
+    for field in (
+        "name",
+        "payload_url",
+        "body_template",
+        "additional_headers",
+        "secret",
+        "secret_headers",
+        "client_certificate",
+        "client_key",
+    ):
         body = f'{{"name": "Deep", "payload_url": "https://e.example/", "{field}": {nested(1000)}}}'
         assert post_raw(api, HOOKS, body) == {field: [TOO_DEEP]}
     assert list(Webhook.objects.all()) == [hook]

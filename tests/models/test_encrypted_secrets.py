@@ -26,6 +26,7 @@ from rq import Queue
 
 from demo.inventory.models import Site
 from tests.conftest import drain, failed_jobs, make_rule, make_webhook
+from tests.tls_server import Authority
 from webhooks_app.choices import DeliveryState
 from webhooks_app.models import Delivery, Webhook
 from webhooks_app.models.encrypted import UndecryptableCredentialError, stored_credential
@@ -100,8 +101,14 @@ def raw_dump() -> bytes:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_raw_dump_of_the_database_holds_no_secret(admin_client: Client, admin_user: Any) -> None:
+def test_a_raw_dump_of_the_database_holds_no_secret(
+    admin_client: Client, admin_user: Any, tmp_path: Path
+) -> None:
+    """Every credential, set through the admin and the API: the secret, the previous secret
+    (a rotation), secret headers and the client key."""
     from_admin, from_api = f"admin-{uuid.uuid4()}", f"api-{uuid.uuid4()}"
+    header_admin, header_api = f"hdr-{uuid.uuid4()}", f"hdr-{uuid.uuid4()}"
+    client = Authority(tmp_path).client("dumped")
     response = admin_client.post(
         "/admin/webhooks_app/webhook/add/",
         {
@@ -110,6 +117,10 @@ def test_a_raw_dump_of_the_database_holds_no_secret(admin_client: Client, admin_
             "http_method": "POST",
             "http_content_type": "application/json",
             "secret": from_admin,
+            "secret_overlap_hours": "24",
+            "secret_headers": f"Authorization: Bearer {header_admin}",
+            "client_certificate": client.certificate,
+            "client_key": client.key,
             "standard_webhooks": "on",
             "ssl_verification": "on",
         },
@@ -119,19 +130,27 @@ def test_a_raw_dump_of_the_database_holds_no_secret(admin_client: Client, admin_
     api.force_authenticate(admin_user)
     created = api.post(
         "/api/webhooks/webhooks/",
-        {"name": "dumped-api", "payload_url": "http://127.0.0.1:9/", "secret": from_api},
+        {
+            "name": "dumped-api",
+            "payload_url": "http://127.0.0.1:9/",
+            "secret": from_api,
+            "secret_headers": f"X-Api-Key: {header_api}",
+        },
         format="json",
     )
     assert created.status_code == 201, created.content
     changed = api.patch(created.json()["url"], {"secret": from_api + "-2"}, format="json")
     assert changed.status_code == 200, changed.content
-    assert {w.name: w.secret for w in Webhook.objects.all()} == {
-        "dumped-admin": from_admin,
-        "dumped-api": from_api + "-2",
+    assert {w.name: (w.secret, w.previous_secret) for w in Webhook.objects.all()} == {
+        "dumped-admin": (from_admin, ""),
+        "dumped-api": (from_api + "-2", from_api),  # the previous secret is stored too
     }
+    assert Webhook.objects.get(name="dumped-admin").client_key == client.key
     dump = raw_dump()
     assert b"dumped-admin" in dump and b"dumped-api" in dump  # the dump does hold the rows
-    for secret in (from_admin, from_api):
+    assert client.certificate.splitlines()[1].encode() in dump  # public: stored as it is
+    key_line = client.key.splitlines()[1]
+    for secret in (from_admin, from_api, header_admin, header_api, key_line):
         assert secret.encode() not in dump
         assert secret.encode("utf-16-le") not in dump
 
