@@ -83,3 +83,15 @@ def test_memory_of_a_prune_does_not_grow_with_the_rows_pruned() -> None:
     small = peak_memory_of_pruning(1000)
     large = peak_memory_of_pruning(2000)
     assert large < small * 1.3, (small, large)
+
+
+def test_prune_reads_no_attempt_and_no_delivery_beyond_its_id() -> None:
+    # A QuerySet.delete() would load every attempt (bodies included) to send delete signals,
+    # as receivers listen to all models (the app's event capture among them).
+    log(30, days_old=10)
+    with CaptureQueriesContext(connection) as captured:
+        assert prune_older_than(timezone.now(), batch_size=10) == 30
+    selects = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 4  # three batches, then none left
+    assert all(s.startswith('SELECT "webhooks_app_delivery"."id"') for s in selects), selects
+    assert not DeliveryAttempt.objects.exists()

@@ -4,13 +4,20 @@ Each batch selects at most ``batch_size`` ids of expired deliveries through the 
 index (ids only: no payload is loaded), and deletes their attempts and then them in one short
 transaction; memory and each transaction's length are bounded whatever the number of rows to
 delete, and rows being read or redelivered meanwhile are locked only for that batch.
+
+The two deletes are plain SQL ``DELETE ... WHERE ... IN (ids)`` through Django's cursor, so no
+row is loaded to be deleted: a ``QuerySet.delete()`` loads every attempt (bodies included)
+whenever any ``pre_delete``/``post_delete`` receiver listens to all models, as this app's event
+capture and many auditing apps do. No delete signal is sent for the log's rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import router, transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from webhooks_app.conf import conf
@@ -19,6 +26,28 @@ from webhooks_app.models import Delivery, DeliveryAttempt
 __all__ = ["BATCH_SIZE", "prune_deliveries", "prune_older_than"]
 
 BATCH_SIZE = 1000
+
+
+def _delete_batch(using: str, ids: Sequence[Any]) -> int:
+    """Delete these deliveries and their attempts (one transaction); returns how many
+    deliveries were deleted."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    pk = Delivery._meta.pk
+    assert pk is not None
+    values = [pk.get_db_prep_value(value, connection) for value in ids]
+    marks = ", ".join(["%s"] * len(values))
+    attempts = DeliveryAttempt._meta
+    parent = attempts.get_field("delivery").column
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {quote(attempts.db_table)} WHERE {quote(parent)} IN ({marks})", values
+        )
+        cursor.execute(
+            f"DELETE FROM {quote(Delivery._meta.db_table)} WHERE {quote(pk.column)} IN ({marks})",
+            values,
+        )
+        return int(cursor.rowcount)
 
 
 def prune_older_than(cutoff: datetime, batch_size: int = BATCH_SIZE) -> int:
@@ -31,10 +60,7 @@ def prune_older_than(cutoff: datetime, batch_size: int = BATCH_SIZE) -> int:
         ids = list(expired.order_by("created", "id").values_list("pk", flat=True)[:batch_size])
         if not ids:
             return deleted
-        with transaction.atomic(using=using):
-            DeliveryAttempt.objects.using(using).filter(delivery_id__in=ids).delete()
-            count, _ = Delivery.objects.using(using).filter(pk__in=ids).only("pk").delete()
-        deleted += count
+        deleted += _delete_batch(using, ids)
         if len(ids) < batch_size:
             return deleted
 
