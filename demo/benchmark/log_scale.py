@@ -27,11 +27,12 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from demo.benchmark.log_concurrency import RedeliverProbe, delete_webhook_with_history
 from webhooks_app.delivery.log import is_payload_body
 from webhooks_app.delivery.retention import prune_older_than
 from webhooks_app.models import Delivery, DeliveryAttempt, EventRule, Webhook
 
-__all__ = ["Timing", "fill", "measure_prune", "measure_surfaces"]
+__all__ = ["Timing", "fill", "measure_delete", "measure_prune", "measure_surfaces"]
 
 WEBHOOKS = 20
 DAYS = 30
@@ -248,10 +249,15 @@ def measure_surfaces(rows: int) -> list[Timing]:
 
 def measure_prune() -> Timing:
     """Prune the oldest day: the time, Python's peak memory and the longest batch (the
-    attempts' and the deliveries' DELETE of one batch, which share a transaction)."""
+    attempts' and the deliveries' DELETE of one batch, which share a transaction), while
+    another thread redelivers deliveries of that day through the API (see RedeliverProbe)."""
     oldest = Delivery.objects.order_by("created").values_list("created", flat=True).first()
     if oldest is None:
         return Timing("prune one day", 0.0, "empty log")
+    cutoff = oldest + timedelta(days=1)
+    probe = RedeliverProbe(
+        list(Delivery.objects.filter(created__lt=cutoff).values_list("pk", flat=True))
+    )
     batch_started: list[float] = []
     batches: list[float] = []
 
@@ -265,13 +271,26 @@ def measure_prune() -> Timing:
             elif sql.startswith("DELETE") and batch_started:
                 batches.append(time.perf_counter() - batch_started.pop())
 
-    tracemalloc.start()
+    def prune() -> int:
+        with connection.execute_wrapper(watch):  # this thread's connection only
+            return prune_older_than(cutoff)
+
+    tracemalloc.start()  # the probe's thread allocates too (a few KB per request)
     began = time.perf_counter()
-    with connection.execute_wrapper(watch):
-        deleted = prune_older_than(oldest + timedelta(days=1))
+    deleted = probe.during(prune)
     elapsed = (time.perf_counter() - began) * 1000
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     longest = max(batches, default=0.0) * 1000
-    note = f"{deleted:,} deleted, peak {peak / 1e6:.1f} MB, longest batch {longest:.0f} ms"
+    note = (
+        f"{deleted:,} deleted, peak {peak / 1e6:.1f} MB, longest batch {longest:.0f} ms; "
+        f"{probe.summary()}"
+    )
     return Timing("prune one day", elapsed, note)
+
+
+def measure_delete() -> Timing:
+    """Delete a webhook and its rule with a twentieth of the log as history (the last
+    measure: the log keeps their deliveries, but the lists would show them as deleted)."""
+    elapsed, history = delete_webhook_with_history()
+    return Timing("delete a rule + webhook", elapsed, f"{history:,} deliveries in its history")

@@ -1,10 +1,12 @@
 """``manage.py webhooks_log_benchmark --rows N [--private-postgres]``: the delivery log at scale.
 
 Fills the log with N realistic deliveries (see :mod:`demo.benchmark.log_scale`), times the
-admin's and the API's lists, filters, searches and detail (median of 5 warm runs) and a prune
-of one day, and prints a table. It needs PostgreSQL (``DATABASE_URL``); ``--private-postgres``
+admin's and the API's lists, filters, searches and detail (median of 5 warm runs), a prune of
+one day while another thread redelivers deliveries of that day through the API, and deleting a
+webhook and its rule with a long history, and prints a table with the bytes per delivery. It needs PostgreSQL (``DATABASE_URL``); ``--private-postgres``
 starts a throwaway server on 127.0.0.1 under ``/tmp`` (the test suite's
-``tests.postgres_server``), migrates it, runs there and deletes it afterwards.
+``tests.postgres_server``) and a throwaway Redis, migrates, runs there and deletes both
+afterwards.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from demo.benchmark.log_scale import fill, measure_prune, measure_surfaces
+from demo.benchmark.log_scale import fill, measure_delete, measure_prune, measure_surfaces
+
+# The log's tables with their indexes and TOAST, over the deliveries they hold.
+BYTES_PER_DELIVERY = """
+    SELECT pg_total_relation_size('webhooks_app_delivery')
+         + pg_total_relation_size('webhooks_app_deliveryattempt'),
+           (SELECT count(*) FROM webhooks_app_delivery)
+"""
 
 
 class Command(BaseCommand):
@@ -48,11 +57,14 @@ class Command(BaseCommand):
             (size,) = cursor.fetchone() or ("?",)
             cursor.execute("SHOW server_version")
             (version,) = cursor.fetchone() or ("?",)
-        timings = [*measure_surfaces(rows), measure_prune()]
+            cursor.execute(BYTES_PER_DELIVERY)
+            (total, filled) = cursor.fetchone() or (0, 0)
+        timings = [*measure_surfaces(rows), measure_prune(), measure_delete()]
         self.stdout.write(
             f"\n{rows:,} deliveries, filled in {seconds:.0f} s, database {size}; "
             f"{platform.machine()}, {os.cpu_count()} CPUs, PostgreSQL "
-            f"{version}\n"
+            f"{version}; {total / max(filled, 1):,.0f} bytes per delivery (tables, "
+            "indexes and attempts)\n"
         )
         width = max(len(t.surface) for t in timings)
         self.stdout.write(f"{'surface':<{width}}  median ms")
@@ -60,16 +72,20 @@ class Command(BaseCommand):
             self.stdout.write(f"{t.surface:<{width}}  {t.median_ms:9.1f}  {t.note}")
 
     def run_on_private_server(self, rows: int) -> None:
-        from tests.postgres_server import PostgresServer  # the test suite's throwaway server
+        from tests.postgres_server import PostgresServer  # the test suite's throwaway servers
+        from tests.redis_server import RedisServer
 
         server = PostgresServer(Path("/tmp/webhooks-log-benchmark"))
+        redis = RedisServer()  # the redeliveries during the prune queue their jobs there
         server.start()
+        redis.start()
         try:
-            env = {**os.environ, "DATABASE_URL": server.url}
+            env = {**os.environ, "DATABASE_URL": server.url, "REDIS_URL": redis.url}
             manage = [sys.executable, "manage.py"]
             subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
             subprocess.run(
                 [*manage, "webhooks_log_benchmark", "--rows", str(rows)], env=env, check=True
             )
         finally:
+            redis.close()
             server.close()
