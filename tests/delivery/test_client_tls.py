@@ -8,6 +8,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -25,6 +26,7 @@ from webhooks_app.delivery.client_tls import (
     reset_contexts,
 )
 from webhooks_app.delivery.http import ConnectionFailed, OutgoingRequest, reset_pools, send
+from webhooks_app.exceptions import BlockedDestinationError
 from webhooks_app.models.encrypted import UndecryptableCredentialError
 
 
@@ -145,6 +147,24 @@ def test_a_plain_http_receiver_never_needs_the_key() -> None:
     with Loopback(status=204) as plain:
         certificate = ClientCertificate(1, "cert", "token", load_key)
         assert send(post(plain.url()), client_cert=certificate).status_code == 204
+
+
+def test_a_denied_destination_is_refused_before_the_key_is_read(settings: Any) -> None:
+    settings.WEBHOOKS_DENIED_NETWORKS = ["127.0.0.0/8"]
+
+    def load_key() -> str:
+        raise AssertionError("the key was read")
+
+    certificate = ClientCertificate(1, "cert", "token", load_key)
+    with pytest.raises(BlockedDestinationError):
+        send(post("https://127.0.0.1:9/"), client_cert=certificate)
+    with (
+        TunnelProxy() as proxy,
+        override_settings(WEBHOOKS_HTTP_PROXIES={"https": proxy.url}),
+        pytest.raises(BlockedDestinationError),
+    ):
+        send(post("https://127.0.0.1:9/"), client_cert=certificate)
+    assert proxy.requests == []
 
 
 def test_without_a_certificate_the_failure_says_the_receiver_requires_one(

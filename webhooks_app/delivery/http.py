@@ -296,24 +296,24 @@ def send(
     }
     started = time.perf_counter()
     proxy = proxy_for(target)
-    context = None
+    if target.scheme != "https":
+        client_cert = None  # no TLS with the receiver: its key is not even decrypted
     try:
-        if client_cert is not None and target.scheme == "https":
-            context = context_for(client_cert, verify)
         if proxy is not None:
             check_proxied(target.host, target.port)
-            if client_cert is None or context is None:
+            if client_cert is None:
                 manager = _proxy_manager(proxy, verify)
             else:
+                context = context_for(client_cert, verify)
                 manager = _client_proxy_manager(proxy, verify, client_cert.owner, context)
             answer = manager.urlopen(request.method, target.url, **options)
         else:
-            answer = _send_direct(request.method, target, verify, options, context)
+            answer = _send_direct(request.method, target, verify, options, client_cert)
         body, truncated = _read_capped(answer, conf.WEBHOOKS_MAX_RESPONSE_BYTES)
     except socket.gaierror as exc:
         raise ConnectionFailed(f"Failed to resolve {target.host!r} ({exc})") from exc
     except errors.HTTPError as exc:
-        raise _send_error(exc, presented=context is not None) from exc
+        raise _send_error(exc, presented=client_cert is not None) from exc
     except OSError as exc:  # what urllib3 lets through: a CA bundle that cannot be read...
         raise ConnectionFailed(f"{type(exc).__name__}: {exc}") from exc
     elapsed = (time.perf_counter() - started) * 1000
@@ -325,15 +325,17 @@ def _send_direct(
     target: Target,
     verify: bool | str,
     options: dict[str, Any],
-    context: ssl.SSLContext | None,
+    client_cert: ClientCertificate | None,
 ) -> urllib3.BaseHTTPResponse:
+    addresses = checked_addresses(target.host, target.port)  # a denied one: nothing loaded
     pool_kwargs: dict[str, Any] | None = None
     if target.scheme == "https":
-        # A context of ours carries the verification: urllib3 takes its verify_mode.
-        pool_kwargs = _tls(verify) if context is None else {"ssl_context": context}
+        if client_cert is None:
+            pool_kwargs = _tls(verify)
+        else:  # our context carries the verification too: urllib3 takes its verify_mode
+            pool_kwargs = {"ssl_context": context_for(client_cert, verify)}
     if pool_kwargs is not None and not _is_address(target.host):
         pool_kwargs["server_hostname"] = target.host  # SNI and the certificate's name
-    addresses = checked_addresses(target.host, target.port)
     manager = pool_manager()
     for address in addresses[:-1]:
         pool = manager.connection_from_host(address, target.port, target.scheme, pool_kwargs)
