@@ -162,3 +162,24 @@ def test_describe_certificate(authority: Authority, client: Issued) -> None:
     assert str(summary).startswith("CN=client-1, issued by CN=Test CA, valid until ")
     assert describe_certificate("") is None
     assert describe_certificate("junk") is None
+
+
+@pytest.mark.django_db
+def test_a_certificate_that_expired_since_does_not_block_other_changes(
+    authority: Authority,
+) -> None:
+    from webhooks_app.models import Webhook
+
+    ends = datetime.now(UTC) - timedelta(days=1)
+    old = authority.client("old", not_valid_before=ends - timedelta(days=30), not_valid_after=ends)
+    webhook = Webhook(name="mtls", payload_url="https://127.0.0.1/hook")
+    webhook.client_certificate, webhook.client_key = old.certificate, old.key
+    with pytest.raises(ValidationError, match="expired"):
+        webhook.full_clean()  # entering an expired certificate is refused
+    webhook.save()  # as if it had expired after it was entered
+    stored = Webhook.objects.get(pk=webhook.pk)
+    stored.description = "still editable"
+    stored.full_clean()
+    stored.client_certificate = old.certificate + "\n"  # entered again: checked again
+    with pytest.raises(ValidationError, match="expired"):
+        stored.full_clean()

@@ -103,10 +103,12 @@ _PASSPHRASE_MESSAGE = (
 )
 
 
-def check_client_certificate(certificate: str, key: str, *, now: datetime | None = None) -> None:
+def check_client_certificate(
+    certificate: str, key: str, *, now: datetime | None = None, check_expiry: bool = True
+) -> None:
     """Raise ``ValidationError`` ({field: message}) unless ``certificate`` and ``key`` are both
     empty, or a PEM certificate (with its chain) and the PEM private key that belongs to it,
-    and the certificate has not expired (at ``now``, default: now)."""
+    and (``check_expiry``) the certificate has not expired (at ``now``, default: now)."""
     certificate, key = (certificate or "").strip(), (key or "").strip()
     if not certificate and not key:
         return
@@ -125,7 +127,7 @@ def check_client_certificate(certificate: str, key: str, *, now: datetime | None
         private_key = load_private_key(key)
     except ValidationError as exc:
         errors[KEY] = exc.error_dict[KEY][0]
-    if leaf is not None:
+    if leaf is not None and check_expiry:
         expires = leaf.not_valid_after_utc
         if expires <= (now or datetime.now(UTC)):
             errors[CERTIFICATE] = ValidationError(

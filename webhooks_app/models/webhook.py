@@ -126,6 +126,7 @@ class Webhook(models.Model):
     # Not fields: the secret's token when loaded (rotation), whether end_secret_overlap() was
     # called before the next save, and a secret generate_secret() made (shown once).
     loaded_secret_token: object
+    loaded_client_certificate: object
     overlap_ended: bool
     generated_secret: str
 
@@ -143,13 +144,23 @@ class Webhook(models.Model):
             kwargs["update_fields"] = {*update_fields, *extra}
         super().save(*args, **kwargs)
         self.loaded_secret_token = stored_credential(self, "secret")
+        self.loaded_client_certificate = self.client_certificate
         self.overlap_ended = False
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any]) -> Any:
-        instance = super().from_db(db, field_names, values)
+    def from_db(
+        cls,
+        db: str | None,
+        field_names: Collection[str],
+        values: Collection[Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        # Extra arguments passed through: Django 6.1 added fetch_mode.
+        instance = super().from_db(db, field_names, values, *args, **kwargs)
         # The token as loaded: a save whose token is the same did not change the secret.
         instance.loaded_secret_token = instance.__dict__.get("secret", _UNKNOWN)
+        instance.loaded_client_certificate = instance.__dict__.get("client_certificate", _UNKNOWN)
         return instance
 
     @property
@@ -262,7 +273,14 @@ class Webhook(models.Model):
             )
         if is_decryptable(self, "client_key"):  # else kept as it is (see clean_fields)
             try:
-                check_client_certificate(self.client_certificate, self.client_key)
+                # An expired certificate is refused when it is entered; one that expired since
+                # does not block other changes to the webhook (its deliveries say why they fail).
+                entered = self.client_certificate != getattr(
+                    self, "loaded_client_certificate", _UNKNOWN
+                )
+                check_client_certificate(
+                    self.client_certificate, self.client_key, check_expiry=entered
+                )
             except ValidationError as exc:
                 for field, messages in exc.error_dict.items():
                     errors.setdefault(field, []).extend(messages)
