@@ -247,14 +247,15 @@ def measure_surfaces(rows: int) -> list[Timing]:
     ]
 
 
-def measure_prune() -> Timing:
-    """Prune the oldest day: the time, Python's peak memory and the longest batch (the
+def measure_prune(days: int = 1) -> Timing:
+    """Prune the oldest ``days``: the time, Python's peak memory and the longest batch (the
     attempts' and the deliveries' DELETE of one batch, which share a transaction), while
     another thread redelivers deliveries of that day through the API (see RedeliverProbe)."""
+    name = "prune one day" if days == 1 else f"prune {days} days"
     oldest = Delivery.objects.order_by("created").values_list("created", flat=True).first()
     if oldest is None:
-        return Timing("prune one day", 0.0, "empty log")
-    cutoff = oldest + timedelta(days=1)
+        return Timing(name, 0.0, "empty log")
+    cutoff = oldest + timedelta(days=days)
     probe = RedeliverProbe(
         list(Delivery.objects.filter(created__lt=cutoff).values_list("pk", flat=True))
     )
@@ -286,7 +287,7 @@ def measure_prune() -> Timing:
         f"{deleted:,} deleted, peak {peak / 1e6:.1f} MB, longest batch {longest:.0f} ms; "
         f"{probe.summary()}"
     )
-    return Timing("prune one day", elapsed, note)
+    return Timing(name, elapsed, note)
 
 
 def measure_delete() -> Timing:

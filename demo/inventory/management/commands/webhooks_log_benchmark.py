@@ -38,6 +38,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--rows", type=int, default=100_000)
         parser.add_argument(
+            "--prune-days",
+            type=int,
+            default=1,
+            help="How many of the 30 days the timed prune deletes (default 1; 15: half the log).",
+        )
+        parser.add_argument(
             "--private-postgres",
             action="store_true",
             help="Run on a throwaway PostgreSQL server under /tmp (deleted afterwards).",
@@ -45,8 +51,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows: int = options["rows"]
+        prune_days: int = options["prune_days"]
         if options["private_postgres"]:
-            self.run_on_private_server(rows)
+            self.run_on_private_server(rows, prune_days)
             return
         if connection.vendor != "postgresql":
             raise CommandError("Run it on PostgreSQL (DATABASE_URL), or with --private-postgres.")
@@ -59,7 +66,7 @@ class Command(BaseCommand):
             (version,) = cursor.fetchone() or ("?",)
             cursor.execute(BYTES_PER_DELIVERY)
             (total, filled) = cursor.fetchone() or (0, 0)
-        timings = [*measure_surfaces(rows), measure_prune(), measure_delete()]
+        timings = [*measure_surfaces(rows), measure_prune(prune_days), measure_delete()]
         self.stdout.write(
             f"\n{rows:,} deliveries, filled in {seconds:.0f} s, database {size}; "
             f"{platform.machine()}, {os.cpu_count()} CPUs, PostgreSQL "
@@ -71,7 +78,7 @@ class Command(BaseCommand):
         for t in timings:
             self.stdout.write(f"{t.surface:<{width}}  {t.median_ms:9.1f}  {t.note}")
 
-    def run_on_private_server(self, rows: int) -> None:
+    def run_on_private_server(self, rows: int, prune_days: int) -> None:
         from tests.postgres_server import PostgresServer  # the test suite's throwaway servers
         from tests.redis_server import RedisServer
 
@@ -84,7 +91,10 @@ class Command(BaseCommand):
             manage = [sys.executable, "manage.py"]
             subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
             subprocess.run(
-                [*manage, "webhooks_log_benchmark", "--rows", str(rows)], env=env, check=True
+                [*manage, "webhooks_log_benchmark", "--rows", str(rows)]
+                + ["--prune-days", str(prune_days)],
+                env=env,
+                check=True,
             )
         finally:
             redis.close()
