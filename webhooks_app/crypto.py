@@ -21,7 +21,15 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["InvalidToken", "decrypt", "derive_key", "encrypt", "keyring", "rotate"]
+__all__ = [
+    "InvalidToken",
+    "decrypt",
+    "derive_key",
+    "encrypt",
+    "is_token",
+    "keyring",
+    "rotate",
+]
 
 _SALT = b"webhooks_app.crypto"
 _INFO = b"webhooks_app credentials (Fernet key)"
@@ -66,6 +74,23 @@ def _keyring(
     else:
         keys = [*configured, *derived]
     return MultiFernet([Fernet(key) for key in dict.fromkeys(keys)])
+
+
+# A Fernet token: version byte 0x80, 8-byte timestamp, 16-byte IV, AES-CBC blocks of 16 bytes,
+# 32-byte HMAC, in URL-safe base64 (so it starts with "gAAAAA" for any current timestamp).
+_TOKEN_OVERHEAD = 1 + 8 + 16 + 32
+
+
+def is_token(value: str) -> bool:
+    """Whether ``value`` has the form of a Fernet token (whatever key made it)."""
+    if not value.startswith("gAAAAA") or len(value) < 100:
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(value.encode("ascii"))
+    except (UnicodeError, ValueError):
+        return False
+    body = len(raw) - _TOKEN_OVERHEAD
+    return raw[0] == 0x80 and body >= 16 and body % 16 == 0
 
 
 def encrypt(ring: MultiFernet, plaintext: str) -> str:

@@ -218,3 +218,51 @@ def test_deliveries_of_a_webhook_whose_secret_no_key_decrypts_fail_with_the_reas
     # The job ends as a failed delivery does (its reason in the failed registry), not a crash.
     assert receiver.requests == [] and len(failed_jobs(queue)) == 1
     assert stored_credential(webhook, "secret") == column(webhook.pk)
+
+
+@pytest.mark.django_db
+def test_dumpdata_then_loaddata_keeps_every_credential(tmp_path: Path) -> None:
+    """A fixture holds the tokens; loading it keeps them (no second encryption), so every
+    credential reads back as it was."""
+    webhook = make_webhook(
+        "http://127.0.0.1:9/",
+        secret="s3cret-value",
+        secret_headers="Authorization: Bearer t0ken",
+    )
+    webhook.secret = "new-s3cret"
+    webhook.save()  # the old secret becomes the previous one
+    fixture = tmp_path / "webhooks.json"
+    call_command("dumpdata", "webhooks_app.webhook", output=str(fixture))
+    assert "s3cret" not in fixture.read_text() and "t0ken" not in fixture.read_text()
+    Webhook.objects.all().delete()
+    call_command("loaddata", str(fixture), verbosity=0)
+    loaded = Webhook.objects.get()
+    assert loaded.secret == "new-s3cret"
+    assert loaded.previous_secret == "s3cret-value"
+    assert loaded.secret_headers == "Authorization: Bearer t0ken"
+
+
+@pytest.mark.django_db
+def test_a_credential_in_the_form_of_a_stored_token_is_refused(admin_client: Client) -> None:
+    webhook = make_webhook("http://127.0.0.1:9/", secret="s3cret-value")
+    token = column(webhook.pk)
+    api = APIClient()
+    api.force_authenticate(user=admin_client.get("/admin/").wsgi_request.user)
+    answer = api.patch(f"/api/webhooks/webhooks/{webhook.pk}/", {"secret": token}, format="json")
+    assert answer.status_code == 400
+    assert "encrypted value" in str(answer.json()["secret"])
+    assert token not in answer.content.decode()
+    page = admin_client.post(
+        f"/admin/webhooks_app/webhook/{webhook.pk}/change/",
+        {
+            "name": webhook.name,
+            "payload_url": webhook.payload_url,
+            "http_method": "POST",
+            "http_content_type": "application/json",
+            "secret": token,
+            "secret_overlap_hours": "24",
+            "ssl_verification": "on",
+        },
+    )
+    assert page.status_code == 200 and b"encrypted value" in page.content
+    assert Webhook.objects.get().secret == "s3cret-value"

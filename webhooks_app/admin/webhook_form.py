@@ -20,6 +20,7 @@ from django import forms
 from webhooks_app.admin.forms import code_textarea
 from webhooks_app.models import Webhook
 from webhooks_app.models.encrypted import stored_credential
+from webhooks_app.models.validators import validate_not_a_token
 from webhooks_app.signing import new_secret
 
 __all__ = ["WRITE_ONLY", "WebhookForm"]
@@ -58,6 +59,7 @@ class WriteOnlyField(forms.CharField):
             kwargs["widget"] = forms.PasswordInput(
                 render_value=False, attrs={"autocomplete": "new-password"}
             )
+        kwargs.setdefault("validators", [validate_not_a_token])
         super().__init__(required=False, strip=False, **kwargs)
 
     def has_changed(self, initial: Any, data: Any) -> bool:

@@ -31,7 +31,7 @@ from webhooks_app.api.fields import (
     event_type_field,
 )
 from webhooks_app.models import EventRule, Webhook
-from webhooks_app.models.validators import validate_json_object_or_null
+from webhooks_app.models.validators import validate_json_object_or_null, validate_not_a_token
 from webhooks_app.signing import new_secret
 
 __all__ = [
@@ -104,6 +104,7 @@ def write_only_text(help_text: str, *, max_length: int | None = None, area: bool
         trim_whitespace=False,
         style={"input_type": "password"} if not area else {"base_template": "textarea.html"},
         help_text=help_text,
+        validators=[validate_not_a_token],
         **options,
     )
 

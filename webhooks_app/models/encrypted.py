@@ -81,9 +81,14 @@ class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     descriptor_class = EncryptedAttribute
 
     def seal(self, value: Any) -> str:
-        """What the instance keeps for ``value``: a token (a plaintext is encrypted now)."""
+        """What the instance keeps for ``value``: a token (a plaintext is encrypted now). A
+        value that has the form of a Fernet token is kept as it is: ``loaddata`` of a
+        ``dumpdata`` assigns the stored tokens, which must not be encrypted a second time (a
+        credential cannot be a Fernet token, see the README's *Secrets at rest*)."""
         if isinstance(value, Ciphertext) or value in (None, ""):
             return value or ""
+        if isinstance(value, str) and crypto.is_token(value):
+            return Ciphertext(value)
         return Ciphertext(crypto.encrypt(current_keyring(), str(value)))
 
     def decrypt(self, instance: Any, token: str) -> str:

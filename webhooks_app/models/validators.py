@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
+from webhooks_app import crypto
 from webhooks_app.templating import is_template, literal_header_error, template_syntax_error
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -229,3 +230,15 @@ def validate_storable_json(value: Any) -> None:
                 "JSON text cannot contain NUL characters or unpaired surrogates.",
                 code="unstorable",
             )
+
+
+def validate_not_a_token(value: str) -> None:
+    """Refuse a credential that has the form of a Fernet token: credentials are stored as
+    tokens, and a value of that form is kept as the token it looks like (see
+    :meth:`~webhooks_app.models.encrypted.EncryptedTextField.seal`)."""
+    if value and crypto.is_token(value.strip()):
+        raise ValidationError(
+            "This looks like an encrypted value (a Fernet token, as the database stores "
+            "credentials), not a credential: enter the credential itself.",
+            code="encrypted_value",
+        )
