@@ -1,6 +1,9 @@
 """What operators feel while the delivery log is pruned (issue 20): redeliveries through the API
-of the very deliveries being deleted, from another thread, each timed; and deleting a webhook
+of the very deliveries being deleted, from another process (as a web server's), each timed; and deleting a webhook
 and its rule that have a long history.
+
+This module imports no model at its top: the probe's process (spawned) imports it before
+``django.setup()``.
 
 A redelivery either comes before the prune's batch reaches its row (202), or after (404); it
 may wait for one batch's transaction (its row lock), never for the prune, and never answers 500.
@@ -8,20 +11,19 @@ may wait for one batch's transaction (its row lock), never for the prune, and ne
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import User
-from django.db import connection
 from django.test import Client
-
-from webhooks_app.models import EventRule, Webhook
 
 __all__ = ["RedeliverProbe", "delete_webhook_with_history", "superuser_client"]
 
@@ -29,6 +31,8 @@ API = "/api/webhooks"
 
 
 def superuser_client() -> Client:
+    from django.contrib.auth.models import User  # in the probe's process, after setup()
+
     user = User.objects.filter(username="log-bench").first() or User.objects.create_superuser(
         "log-bench", password="unused"
     )
@@ -37,37 +41,53 @@ def superuser_client() -> Client:
     return client
 
 
+def _redeliver_until_stopped(ids: list[str], stop: Event, results: Connection) -> None:
+    """In the probe's own process (as a web server's would be): redeliver random deliveries of
+    ``ids`` through the API, one at a time, until ``stop``; send back statuses and times."""
+    import django
+
+    django.setup()
+    logging.getLogger("django.request").setLevel(logging.ERROR)  # 404s are expected here
+    client = superuser_client()
+    rng = random.Random(20)
+    statuses: Counter[int] = Counter()
+    times: list[float] = []
+    while not stop.is_set():
+        began = time.perf_counter()
+        response = client.post(f"{API}/deliveries/{rng.choice(ids)}/redeliver/")
+        times.append((time.perf_counter() - began) * 1000)
+        statuses[response.status_code] += 1
+    results.send((dict(statuses), times))
+    results.close()
+
+
 @dataclass
 class RedeliverProbe:
-    """Redeliver random deliveries of ``ids`` through the API, one at a time, until stopped."""
+    """Redeliver random deliveries of ``ids`` through the API from another process, one at a
+    time, while some work runs in this one."""
 
     ids: list[UUID]
     statuses: Counter[int] = field(default_factory=Counter)
     times: list[float] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def run(self) -> None:
-        client = superuser_client()
-        rng = random.Random(20)
-        try:
-            while not self.stop.is_set():
-                pk = rng.choice(self.ids)
-                began = time.perf_counter()
-                response = client.post(f"{API}/deliveries/{pk}/redeliver/")
-                self.times.append((time.perf_counter() - began) * 1000)
-                self.statuses[response.status_code] += 1
-        finally:
-            connection.close()  # this thread's own connection
 
     def during(self, work: Callable[[], Any]) -> Any:
-        """Run ``work`` in this thread while the probe redelivers from another."""
-        thread = threading.Thread(target=self.run, name="redeliver-probe")
-        thread.start()
+        """Run ``work`` here while the probe redelivers from another process."""
+        context = multiprocessing.get_context("spawn")  # a fresh process: its own connections
+        stop = context.Event()
+        receiving, sending = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_redeliver_until_stopped,
+            args=([str(pk) for pk in self.ids], stop, sending),
+            name="redeliver-probe",
+        )
+        process.start()
         try:
             return work()
         finally:
-            self.stop.set()
-            thread.join()
+            stop.set()
+            statuses, self.times = receiving.recv()
+            self.statuses.update(statuses)
+            process.join()
 
     def summary(self) -> str:
         if not self.times:
@@ -84,6 +104,8 @@ class RedeliverProbe:
 def delete_webhook_with_history() -> tuple[float, int]:
     """Delete (through the API) the first benchmark rule and its webhook, whose deliveries are
     a twentieth of the log; returns the milliseconds of the two requests and that count."""
+    from webhooks_app.models import EventRule, Webhook
+
     webhook = Webhook.objects.filter(name__startswith="bench-hook-").order_by("pk").first()
     rule = EventRule.objects.filter(webhook=webhook).first()
     if webhook is None or rule is None:

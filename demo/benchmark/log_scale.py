@@ -250,7 +250,7 @@ def measure_surfaces(rows: int) -> list[Timing]:
 def measure_prune(days: int = 1) -> Timing:
     """Prune the oldest ``days``: the time, Python's peak memory and the longest batch (the
     attempts' and the deliveries' DELETE of one batch, which share a transaction), while
-    another thread redelivers deliveries of that day through the API (see RedeliverProbe)."""
+    another process redelivers deliveries of that day through the API (see RedeliverProbe)."""
     name = "prune one day" if days == 1 else f"prune {days} days"
     oldest = Delivery.objects.order_by("created").values_list("created", flat=True).first()
     if oldest is None:
@@ -273,19 +273,21 @@ def measure_prune(days: int = 1) -> Timing:
                 batches.append(time.perf_counter() - batch_started.pop())
 
     def prune() -> int:
-        with connection.execute_wrapper(watch):  # this thread's connection only
+        with connection.execute_wrapper(watch):
             return prune_older_than(cutoff)
 
-    tracemalloc.start()  # the probe's thread allocates too (a few KB per request)
+    tracemalloc.start()
     began = time.perf_counter()
     deleted = probe.during(prune)
     elapsed = (time.perf_counter() - began) * 1000
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    longest = max(batches, default=0.0) * 1000
+    ordered = sorted(batches) or [0.0]
+    median, longest = ordered[len(ordered) // 2] * 1000, ordered[-1] * 1000
+    over = sum(1 for b in ordered if b >= 1.0)
     note = (
-        f"{deleted:,} deleted, peak {peak / 1e6:.1f} MB, longest batch {longest:.0f} ms; "
-        f"{probe.summary()}"
+        f"{deleted:,} deleted, peak {peak / 1e6:.1f} MB, {len(batches)} batches: median "
+        f"{median:.0f} ms, longest {longest:.0f} ms, {over} over 1 s; {probe.summary()}"
     )
     return Timing(name, elapsed, note)
 

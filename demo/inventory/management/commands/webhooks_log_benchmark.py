@@ -2,7 +2,7 @@
 
 Fills the log with N realistic deliveries (see :mod:`demo.benchmark.log_scale`), times the
 admin's and the API's lists, filters, searches and detail (median of 5 warm runs), a prune of
-one day while another thread redelivers deliveries of that day through the API, and deleting a
+one day while another process redelivers deliveries of that day through the API, and deleting a
 webhook and its rule with a long history, and prints a table with the bytes per delivery. It needs PostgreSQL (``DATABASE_URL``); ``--private-postgres``
 starts a throwaway server on 127.0.0.1 under ``/tmp`` (the test suite's
 ``tests.postgres_server``) and a throwaway Redis, migrates, runs there and deletes both
