@@ -39,12 +39,14 @@ def _delete_batch(using: str, ids: Sequence[Any]) -> int:
     marks = ", ".join(["%s"] * len(values))
     attempts = DeliveryAttempt._meta
     parent = attempts.get_field("delivery").column
+    key = pk.column
+    assert key is not None  # typed str | None by django-stubs 6.1
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {quote(attempts.db_table)} WHERE {quote(parent)} IN ({marks})", values
         )
         cursor.execute(
-            f"DELETE FROM {quote(Delivery._meta.db_table)} WHERE {quote(pk.column)} IN ({marks})",
+            f"DELETE FROM {quote(Delivery._meta.db_table)} WHERE {quote(key)} IN ({marks})",
             values,
         )
         return int(cursor.rowcount)
