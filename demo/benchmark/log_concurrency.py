@@ -16,11 +16,10 @@ import multiprocessing
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
-from typing import Any
 from uuid import UUID
 
 from django.test import Client
@@ -64,30 +63,33 @@ def _redeliver_until_stopped(ids: list[str], stop: Event, results: Connection) -
 @dataclass
 class RedeliverProbe:
     """Redeliver random deliveries of ``ids`` through the API from another process, one at a
-    time, while some work runs in this one."""
+    time, between ``start()`` and ``finish()``."""
 
     ids: list[UUID]
     statuses: Counter[int] = field(default_factory=Counter)
     times: list[float] = field(default_factory=list)
+    stop: Event = field(init=False)
+    results: Connection = field(init=False)
+    process: BaseProcess = field(init=False)
 
-    def during(self, work: Callable[[], Any]) -> Any:
-        """Run ``work`` here while the probe redelivers from another process."""
-        context = multiprocessing.get_context("spawn")  # a fresh process: its own connections
-        stop = context.Event()
-        receiving, sending = context.Pipe(duplex=False)
-        process = context.Process(
+    def start(self) -> None:
+        """Start redelivering from another process (spawned: its own connections)."""
+        context = multiprocessing.get_context("spawn")
+        self.stop = context.Event()
+        self.results, sending = context.Pipe(duplex=False)
+        self.process = context.Process(
             target=_redeliver_until_stopped,
-            args=([str(pk) for pk in self.ids], stop, sending),
+            args=([str(pk) for pk in self.ids], self.stop, sending),
             name="redeliver-probe",
         )
-        process.start()
-        try:
-            return work()
-        finally:
-            stop.set()
-            statuses, self.times = receiving.recv()
-            self.statuses.update(statuses)
-            process.join()
+        self.process.start()
+
+    def finish(self) -> None:
+        """Stop redelivering and collect what happened."""
+        self.stop.set()
+        statuses, self.times = self.results.recv()
+        self.statuses.update(statuses)
+        self.process.join()
 
     def summary(self) -> str:
         if not self.times:

@@ -276,12 +276,16 @@ def measure_prune(days: int = 1) -> Timing:
         with connection.execute_wrapper(watch):
             return prune_older_than(cutoff)
 
-    tracemalloc.start()
-    began = time.perf_counter()
-    deleted = probe.during(prune)
-    elapsed = (time.perf_counter() - began) * 1000
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    probe.start()  # before tracing: the probe's start-up is not the prune's memory
+    try:
+        tracemalloc.start()
+        began = time.perf_counter()
+        deleted = prune()
+        elapsed = (time.perf_counter() - began) * 1000
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        probe.finish()
     ordered = sorted(batches) or [0.0]
     median, longest = ordered[len(ordered) // 2] * 1000, ordered[-1] * 1000
     over = sum(1 for b in ordered if b >= 1.0)
