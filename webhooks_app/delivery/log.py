@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.conf import conf
+from webhooks_app.delivery.http import HIDDEN
 from webhooks_app.models import Delivery, DeliveryAttempt
 from webhooks_app.models.delivery import payload_body
 from webhooks_app.specs import DeliverySpec
@@ -87,7 +88,12 @@ def storable_headers(headers: dict[str, str]) -> dict[str, str]:
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    return {k: (REDACTED if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+    """Credentials in well-known headers as ``[redacted]``; a secret header's value stays
+    ``[hidden]`` (it already is, see ``OutgoingRequest.shown_headers``), whatever its name."""
+    return {
+        k: (REDACTED if k.lower() in SECRET_HEADERS and v != HIDDEN else v)
+        for k, v in headers.items()
+    }
 
 
 @dataclass(frozen=True)
