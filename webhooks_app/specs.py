@@ -7,9 +7,12 @@ redelivery read them. Pure: no Django models, no I/O.
 
 from __future__ import annotations
 
+import json
 from typing import Any, NotRequired, TypedDict
 
-__all__ = ["DeliverySpec", "JobSpec", "job_id", "job_spec"]
+from rest_framework.utils.encoders import JSONEncoder
+
+__all__ = ["DeliverySpec", "JobSpec", "job_id", "job_spec", "payload_body"]
 
 
 class DeliverySpec(TypedDict):
@@ -47,3 +50,10 @@ def job_id(delivery: DeliverySpec) -> str:
 def job_spec(deliveries: list[DeliverySpec]) -> JobSpec:
     """The job that carries ``deliveries`` (at least one)."""
     return {"id": job_id(deliveries[0]), "deliveries": deliveries}
+
+
+def payload_body(context: Any) -> str:
+    """The body a webhook without a body template sends for a delivery's ``context``: its
+    JSON, written once here for the sender and the delivery log (an attempt whose body was
+    exactly this stores no copy of it). Raises what ``json.dumps`` raises."""
+    return json.dumps(context, cls=JSONEncoder)

@@ -24,8 +24,8 @@ from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.delivery.log import AttemptResult, is_payload_body, record_results
 from webhooks_app.delivery.redelivery import redeliver
 from webhooks_app.models import Delivery, EventRule
-from webhooks_app.models.delivery import payload_body
 from webhooks_app.receiver import Receiver
+from webhooks_app.specs import payload_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

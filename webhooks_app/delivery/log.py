@@ -23,8 +23,7 @@ from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.conf import conf
 from webhooks_app.delivery.http import HIDDEN
 from webhooks_app.models import Delivery, DeliveryAttempt
-from webhooks_app.models.delivery import payload_body
-from webhooks_app.specs import DeliverySpec
+from webhooks_app.specs import DeliverySpec, payload_body
 
 __all__ = [
     "AttemptResult",

@@ -35,14 +35,11 @@ after it the second, so no delivery is rejected at any time.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from rest_framework.utils.encoders import JSONEncoder
 
 from webhooks_app.choices import (
     ATTEMPT_HEADER,
@@ -61,6 +58,7 @@ from webhooks_app.exceptions import (
     WebhookError,
 )
 from webhooks_app.signing import generate_signature, generate_standard_signatures
+from webhooks_app.specs import payload_body
 from webhooks_app.templating import HIDDEN_DETAILS, check_headers, parse_headers, render
 
 if TYPE_CHECKING:
@@ -212,7 +210,7 @@ def _secret_headers(source: str, variables: dict[str, Any]) -> dict[str, str]:
 
 def _json_body(payload: dict[str, Any]) -> str:
     try:
-        return json.dumps(payload, cls=JSONEncoder)
+        return payload_body(payload)
     except (TypeError, ValueError, RecursionError) as exc:  # callback data JSON cannot hold
         raise TemplateRenderError(
             f"The body cannot be written as JSON ({type(exc).__name__}: {exc})."

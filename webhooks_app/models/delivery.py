@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any
 
 from django.db import models
-from rest_framework.utils.encoders import JSONEncoder
 
 from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
 from webhooks_app.models.event_rule import EventRule
 from webhooks_app.models.fields import OrderedJSONField
 from webhooks_app.models.webhook import Webhook
+from webhooks_app.specs import payload_body
 
 
 class Delivery(models.Model):
@@ -91,12 +89,6 @@ class Delivery(models.Model):
             return self.event_rule
         except EventRule.DoesNotExist:
             return None
-
-
-def payload_body(payload: Any) -> str:
-    """The request body a webhook without a body template sends for ``payload``: its JSON, as
-    rendering writes it. An attempt whose body was exactly this stores no copy of it."""
-    return json.dumps(payload, cls=JSONEncoder)
 
 
 class DeliveryAttempt(models.Model):
