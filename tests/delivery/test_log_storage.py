@@ -1,6 +1,7 @@
 """Fewer bytes per delivery: an attempt's body that is its delivery's payload as JSON is not
 stored a second time, and every reader (the model, the API, the admin) shows it byte for byte
-as it was sent."""
+as it was sent. Payloads (stored once per event and content, see tests/models/test_payload.py)
+are read only where they are shown: never by a list, with their delivery on a detail page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 from typing import Any
 
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
@@ -23,7 +25,7 @@ from tests.conftest import drain, make_rule, make_webhook
 from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.delivery.log import AttemptResult, is_payload_body, record_results
 from webhooks_app.delivery.redelivery import redeliver
-from webhooks_app.models import Delivery, EventRule
+from webhooks_app.models import Delivery, EventPayload, EventRule
 from webhooks_app.receiver import Receiver
 from webhooks_app.specs import payload_body
 
@@ -125,3 +127,73 @@ def test_the_api_and_the_admin_show_the_body_rebuilt_without_a_query_per_attempt
         assert page.content.decode().count(html.escape(expected)) == delivery.attempt_count
         queries[delivery.attempt_count] = (len(api_queries), len(admin_queries))
     assert queries[1] == queries[3]
+
+
+PAYLOAD_TABLE = EventPayload._meta.db_table
+
+
+def reads_a_payload(sql: str) -> bool:
+    return PAYLOAD_TABLE in sql or '."payload"' in sql
+
+
+def test_the_lists_read_no_payload_and_the_details_join_it(
+    queue: Queue, receiver: Receiver, admin_client: Client
+) -> None:
+    for name in ("One", "Two"):
+        make_rule(make_webhook(receiver.url, name=name))
+    Site.objects.create(name="Listed", slug="listed")
+    drain(queue)
+    delivery = Delivery.objects.first()
+    assert delivery is not None and EventPayload.objects.count() == 1
+    api = APIClient()
+    api.force_authenticate(User.objects.get(username="admin"))
+    admin = "/admin/webhooks_app/delivery/"
+    deliveries = "/api/webhooks/deliveries/"
+    lists = [
+        (admin_client, admin, {}),
+        (admin_client, admin, {"q": str(delivery.event_id)}),
+        (admin_client, admin, {"state__exact": "succeeded"}),
+        (api, deliveries, {}),
+        (api, deliveries, {"limit": 1, "offset": 1}),
+        (api, deliveries, {"pagination": "cursor"}),
+        (api, deliveries, {"event_id": str(delivery.event_id)}),
+    ]
+    for client, url, params in lists:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url, params).status_code == 200
+        sqls = [q["sql"] for q in captured.captured_queries]
+        assert any("webhooks_app_delivery" in s for s in sqls)
+        assert not [s for s in sqls if reads_a_payload(s)], (url, params)
+    details = [
+        (admin_client, f"{admin}{delivery.pk}/change/"),
+        (api, f"{deliveries}{delivery.pk}/"),
+    ]
+    for client, url in details:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        payload_reads = [q["sql"] for q in captured.captured_queries if reads_a_payload(q["sql"])]
+        # Read with the delivery (a join), never on its own (the admin reads the delivery twice).
+        assert payload_reads and all("JOIN" in s for s in payload_reads), payload_reads
+
+
+def test_a_list_of_deliveries_is_redelivered_with_one_query_for_their_payloads(
+    queue: Queue, receiver: Receiver, admin_client: Client
+) -> None:
+    for name in ("One", "Two", "Three"):
+        make_rule(make_webhook(receiver.url, name=name))
+    Site.objects.create(name="Again", slug="again")
+    drain(queue)
+    receiver.clear()
+    ids = [str(pk) for pk in Delivery.objects.values_list("pk", flat=True)]
+    with CaptureQueriesContext(connection) as captured:
+        response = admin_client.post(
+            "/admin/webhooks_app/delivery/",
+            {"action": "redeliver_selected", "post": "yes", ACTION_CHECKBOX_NAME: ids},
+        )
+    assert response.status_code == 302
+    payload_reads = [q["sql"] for q in captured.captured_queries if reads_a_payload(q["sql"])]
+    assert len(payload_reads) == 1, payload_reads
+    drain(queue)
+    bodies = {r.body for r in receiver.wait_for(3)}
+    assert len(bodies) == 1
+    assert json.loads(bodies.pop())["data"]["name"] == "Again"

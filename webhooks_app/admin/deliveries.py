@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,6 +21,7 @@ from redis.exceptions import RedisError
 
 from webhooks_app.admin.delivery_search import CappedCountPaginator, delivery_search
 from webhooks_app.delivery.redelivery import redeliver_many
+from webhooks_app.delivery.retention import delete_deliveries
 from webhooks_app.models import Delivery
 
 if TYPE_CHECKING:
@@ -67,6 +69,20 @@ def redeliver_with_message(
         )
 
 
+LIST_RELATED = ("webhook", "event_rule")
+
+
+class DeliveryChangeList(ChangeList):
+    """The list of deliveries reads no payload: neither the column of deliveries logged before
+    payloads were shared, nor the shared payloads' table (the detail page reads them)."""
+
+    def get_queryset(
+        self, request: HttpRequest, exclude_parameters: Any = None
+    ) -> QuerySet[Delivery]:
+        queryset: QuerySet[Delivery] = super().get_queryset(request, exclude_parameters)
+        return queryset.select_related(None).select_related(*LIST_RELATED).defer("stored_payload")
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(DeliveryAdminBase):
     change_form_template = "webhooks_app/admin/delivery/change_form.html"
@@ -83,7 +99,7 @@ class DeliveryAdmin(DeliveryAdminBase):
     ]
     list_display_links = ["when"]
     list_filter = ["state", "webhook", "event_type", ("created", admin.DateFieldListFilter)]
-    list_select_related = ["webhook", "event_rule"]
+    list_select_related = list(LIST_RELATED)
     # Exact matches through indexes (see get_search_results); no date hierarchy (its MIN/MAX
     # and DISTINCT dates scan the log), the "Created" filter narrows by date instead.
     search_fields = ["=event_id"]
@@ -104,8 +120,20 @@ class DeliveryAdmin(DeliveryAdminBase):
         css = {"all": ["webhooks_app/admin.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
-        # Joined (LEFT OUTER): a deleted webhook or rule reads as None, on the detail page too.
-        return super().get_queryset(request).select_related("webhook", "event_rule")
+        # Joined (LEFT OUTER): a deleted webhook or rule reads as None, on the detail page too,
+        # and the payload comes with its delivery (the list leaves it out: DeliveryChangeList).
+        return super().get_queryset(request).select_related(*LIST_RELATED, "event_payload")
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return DeliveryChangeList
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        """As the retention deletes (batches of plain SQL, no delete signals), with the
+        payloads no other delivery refers to."""
+        delete_deliveries(queryset)
+
+    def delete_model(self, request: HttpRequest, obj: Delivery) -> None:
+        delete_deliveries(Delivery.objects.filter(pk=obj.pk))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Delivery], search_term: str

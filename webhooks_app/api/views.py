@@ -241,10 +241,11 @@ class DeliveryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[Delivery]):
 
     def get_queryset(self) -> QuerySet[Delivery]:
         queryset = super().get_queryset()
-        if self.action != "list":
-            attempts = DeliveryAttempt.objects.order_by("number", "id")
-            queryset = queryset.prefetch_related(Prefetch("attempts", queryset=attempts))
-        return queryset
+        if self.action == "list":  # no payload (neither column nor table) in a list
+            return queryset.defer("stored_payload")
+        attempts = DeliveryAttempt.objects.order_by("number", "id")
+        queryset = queryset.select_related("event_payload")
+        return queryset.prefetch_related(Prefetch("attempts", queryset=attempts))
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         if self.action == "list":

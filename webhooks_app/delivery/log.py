@@ -1,8 +1,13 @@
 """Writing the delivery log: a Delivery per (event, rule) and an attempt row per request.
 
-Results of a job are written together, whatever the number of deliveries in the job: the new
-deliveries in one ``bulk_create``, the ones already logged in one ``bulk_update``, and every
-attempt in one ``bulk_create``.
+Results of a job are written together, whatever the number of deliveries in the job: the
+payloads of the new deliveries in one ``bulk_create``, the new deliveries in one, the ones already
+logged in one ``bulk_update``, and every attempt in one ``bulk_create``.
+
+A payload is stored once per event and distinct content (:class:`~webhooks_app.models.EventPayload`,
+addressed by a digest of the event id and its JSON text): the deliveries of one event to several
+webhooks, logged by one job or by several jobs in different workers at the same time, refer to
+one row; each job inserts its payloads ignoring the ones already there.
 
 Text that a template, a receiver or an error message brought is written so that every database
 takes it (:func:`storable`): a NUL character or a lone surrogate would make the whole batch
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,7 +28,8 @@ from django.utils import timezone
 from webhooks_app.choices import AttemptOutcome, DeliveryState
 from webhooks_app.conf import conf
 from webhooks_app.delivery.http import HIDDEN
-from webhooks_app.models import Delivery, DeliveryAttempt
+from webhooks_app.models import Delivery, DeliveryAttempt, EventPayload
+from webhooks_app.models.payload import payload_id
 from webhooks_app.specs import DeliverySpec, payload_body
 
 __all__ = [
@@ -156,13 +163,32 @@ def record_results(results: list[AttemptResult], known: dict[str, int]) -> None:
         previous = latest.get(r.delivery["delivery_id"])
         if previous is None or r.number > previous.number:
             latest[r.delivery["delivery_id"]] = r
-    new = [_delivery_row(r, now) for key, r in latest.items() if key not in known]
-    changed = [_delivery_row(r, now) for key, r in latest.items() if key in known]
+    # Each payload's JSON text once (as its column stores it): it addresses the stored payload
+    # and tells which bodies were that payload (is_payload_body).
+    texts: dict[str, str | None] = {}
+    payloads: dict[uuid.UUID, EventPayload] = {}
+    new = []
+    for key, r in latest.items():
+        if key in known:
+            texts[key] = _payload_text(r.delivery)
+            continue
+        text = texts[key] = json.dumps(r.delivery["context"])  # raises as the column would
+        pid = payload_id(r.delivery["event_id"], text)
+        payloads.setdefault(pid, EventPayload(id=pid, data=r.delivery["context"]))
+        new.append(_delivery_row(r, now, pid))
+    changed = [_delivery_row(r, now, None) for key, r in latest.items() if key in known]
     with transaction.atomic(using=router.db_for_write(Delivery)):
+        # In the order of their ids, as every job does: two jobs inserting the same payloads
+        # wait for each other in one direction only (no deadlock).
+        EventPayload.objects.bulk_create(
+            [payloads[pid] for pid in sorted(payloads)], ignore_conflicts=True
+        )
         Delivery.objects.bulk_create(new)
         if changed:
             Delivery.objects.bulk_update(changed, CHANGING_COLUMNS)
-        DeliveryAttempt.objects.bulk_create([_attempt_row(r) for r in to_write])
+        DeliveryAttempt.objects.bulk_create(
+            [_attempt_row(r, texts.get(r.delivery["delivery_id"])) for r in to_write]
+        )
 
 
 CHANGING_COLUMNS = [
@@ -175,7 +201,15 @@ CHANGING_COLUMNS = [
 ]
 
 
-def _delivery_row(r: AttemptResult, now: datetime) -> Delivery:
+def _payload_text(delivery: DeliverySpec) -> str | None:
+    """The delivery's payload as its column stores it (None if it is not JSON data)."""
+    try:
+        return json.dumps(delivery["context"])
+    except (TypeError, ValueError):
+        return None
+
+
+def _delivery_row(r: AttemptResult, now: datetime, event_payload: uuid.UUID | None) -> Delivery:
     d = r.delivery
     return Delivery(
         id=d["delivery_id"],
@@ -192,29 +226,32 @@ def _delivery_row(r: AttemptResult, now: datetime) -> Delivery:
         last_status_code=r.response_status,
         last_error=storable(r.error[:2000]),
         next_attempt_at=r.next_attempt_at,
-        payload=d["context"],
+        event_payload_id=event_payload,
         created=now,
         last_updated=now,
     )
 
 
-def is_payload_body(body: str, payload: object) -> bool:
+def is_payload_body(body: str, payload: object, text: str | None = None) -> bool:
     """Whether ``body`` is exactly what the log rebuilds from ``payload`` once stored (its
-    JSON, written and read back as the delivery's payload column does)."""
+    JSON, written and read back as the payload's column does). ``text``: that JSON, if the
+    caller already wrote it (``json.dumps(payload)``); None: written here."""
     if not body:
         return False
-    try:
-        stored = json.dumps(payload)  # the payload column's text
-    except (TypeError, ValueError):
-        return False
-    return body == stored and payload_body(json.loads(stored)) == body
+    if text is None:
+        try:
+            text = json.dumps(payload)  # the payload column's text
+        except (TypeError, ValueError):
+            return False
+    return body == text and payload_body(json.loads(text)) == body
 
 
-def _attempt_row(r: AttemptResult) -> DeliveryAttempt:
+def _attempt_row(r: AttemptResult, text: str | None) -> DeliveryAttempt:
     # The delivery's payload is d["context"] (written with its first logged attempt; retries
     # and redeliveries carry that same payload): a body equal to it as JSON is not stored again.
+    # ``text``: that payload's JSON (None if it has none).
     body = r.request_body
-    is_payload = is_payload_body(body, r.delivery["context"])
+    is_payload = text is not None and is_payload_body(body, r.delivery["context"], text)
     return DeliveryAttempt(
         delivery_id=r.delivery["delivery_id"],
         number=r.number,

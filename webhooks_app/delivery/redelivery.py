@@ -24,7 +24,7 @@ from webhooks_app.specs import DeliverySpec, JobSpec
 __all__ = ["redeliver", "redeliver_many", "sample_delivery", "send_test"]
 
 
-def _spec_for(delivery: Delivery, webhook_id: int) -> JobSpec:
+def _spec_for(delivery: Delivery, webhook_id: int, payload: Any) -> JobSpec:
     data: DeliverySpec = {
         "delivery_id": str(delivery.pk),
         "event_id": str(delivery.event_id),
@@ -35,23 +35,52 @@ def _spec_for(delivery: Delivery, webhook_id: int) -> JobSpec:
         "object_type": delivery.object_type,
         "object_id": delivery.object_id,
         "attempt": delivery.attempt_count + 1,
-        "context": delivery.payload,
+        "context": payload,
     }
     # A fresh job id per redelivery, so two quick clicks are two attempts, never one lost.
     return {"id": f"webhook-{delivery.pk}-redeliver-{uuid.uuid4().hex[:12]}", "deliveries": [data]}
 
 
+def _payload_loaded(delivery: Delivery) -> bool:
+    """Whether reading ``delivery.payload`` needs no query."""
+    if "stored_payload" in delivery.get_deferred_fields():
+        return False
+    if delivery.stored_payload is not None or delivery.event_payload_id is None:
+        return True
+    return Delivery.event_payload.is_cached(delivery)
+
+
+def _payloads(rows: list[Delivery]) -> dict[Any, Any]:
+    """The payload of each delivery that still exists, by id: those not loaded with it (see
+    ``Delivery.payload``) are read in one query."""
+    payloads = {d.pk: d.payload for d in rows if _payload_loaded(d)}
+    missing = [d.pk for d in rows if d.pk not in payloads]
+    if missing:
+        fresh = Delivery.objects.filter(pk__in=missing).select_related("event_payload").order_by()
+        payloads.update((d.pk, d.payload) for d in fresh.only("stored_payload", "event_payload"))
+    return payloads
+
+
 def redeliver_many(deliveries: QuerySet[Delivery] | list[Delivery]) -> int:
     """Queue a new attempt of each delivery (same event id, same payload) in one pipeline.
-    Raises ``redis.RedisError`` when Redis is unreachable; returns how many were queued."""
+    Raises ``redis.RedisError`` when Redis is unreachable; returns how many were queued.
+
+    A QuerySet is read with the payloads (one query); deliveries given as a list are best read
+    with ``select_related("event_payload")``, else their payloads are read in one more query."""
+    if isinstance(deliveries, QuerySet):
+        deliveries = deliveries.defer(None).select_related("event_payload")
     rows = list(deliveries)
     # A deleted webhook's id stays in the log (no constraint): only existing ones are queued.
     ids = {d.webhook_id for d in rows if d.webhook_id is not None}
     existing = set(Webhook.objects.filter(pk__in=ids).values_list("pk", flat=True))
     rows = [d for d in rows if d.webhook_id in existing]
+    payloads = _payloads(rows)
+    rows = [d for d in rows if d.pk in payloads]  # not pruned meanwhile
     if not rows:
         return 0
-    push_jobs([_spec_for(d, d.webhook_id) for d in rows if d.webhook_id is not None])
+    push_jobs(
+        [_spec_for(d, d.webhook_id, payloads[d.pk]) for d in rows if d.webhook_id is not None]
+    )
     Delivery.objects.filter(pk__in=[d.pk for d in rows]).update(
         state=DeliveryState.PENDING, next_attempt_at=None, last_updated=timezone.now()
     )

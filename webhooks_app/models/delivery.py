@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 
 from webhooks_app.choices import AttemptOutcome, DeliveryState, EventType
 from webhooks_app.models.event_rule import EventRule
 from webhooks_app.models.fields import OrderedJSONField
+from webhooks_app.models.payload import EventPayload
 from webhooks_app.models.webhook import Webhook
 from webhooks_app.specs import payload_body
 
@@ -45,7 +47,7 @@ class Delivery(models.Model):
     webhook_name = models.CharField(max_length=150, blank=True)
     event_rule_name = models.CharField(max_length=150, blank=True, default="")
     object_type = models.CharField(max_length=100)
-    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    object_id = models.CharField(max_length=64, blank=True)  # indexed: Meta.indexes
     event_type = models.CharField(max_length=30, choices=EventType.choices)
     state = models.CharField(
         max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING
@@ -54,7 +56,26 @@ class Delivery(models.Model):
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    payload = OrderedJSONField(help_text="The event context the attempts were rendered from.")
+    # The event context the attempts were rendered from: see the ``payload`` property.
+    stored_payload = OrderedJSONField(
+        null=True,
+        blank=True,
+        db_column="payload",
+        help_text="The event context, in the row itself (deliveries logged before 0011).",
+    )
+    # No constraint and no index: the row is written before the deliveries that refer to it,
+    # in their transaction, and deleted after the last of them (delivery.retention), which
+    # finds the remaining references through the event_id index.
+    event_payload = models.ForeignKey(
+        EventPayload,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The event context, shared by the deliveries of one event that carry it.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     last_updated = models.DateTimeField(auto_now=True)
 
@@ -63,8 +84,11 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         # Every list of the log is ordered by creation time (then id, for equal times): each
         # filter's index ends with them, so that a page is an index range scan at any size.
-        # Exact lookups: the primary key, event_id and object_id (single-column indexes).
+        # Exact lookups: the primary key, event_id and object_id (single-column indexes; the
+        # object_id one is named here, so that PostgreSQL has no varchar_pattern_ops twin for
+        # LIKE, which no search uses).
         indexes = [
+            models.Index(fields=["object_id"], name="webhooks_delivery_object_id"),
             models.Index(fields=["created", "id"], name="webhooks_delivery_created"),
             models.Index(fields=["state", "created", "id"], name="webhooks_delivery_state"),
             models.Index(fields=["webhook", "created", "id"], name="webhooks_delivery_webhook"),
@@ -75,6 +99,35 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.object_type}:{self.object_id} -> {self.webhook_name}"
+
+    @property
+    def payload(self) -> Any:
+        """The event context the attempts were rendered from.
+
+        A delivery logged before migration 0011 holds its own copy (``stored_payload``); later
+        ones share their event's :class:`EventPayload` (``event_payload``): read deliveries
+        with ``select_related("event_payload")`` wherever the payload is shown, so that this
+        costs no query. None if that row is missing, which the log itself never leaves
+        behind but for one race: a delivery logged in the very batch transaction in which the
+        retention prunes the last other delivery of the same event with the same payload (an
+        event whose deliveries are logged a retention period apart), or rows deleted by hand.
+
+        Setting it stores a copy in the row, as deliveries were logged before 0011 (fixtures
+        and tests build such rows with ``Delivery(payload=...)``); the log itself writes
+        ``event_payload``.
+        """
+        if self.stored_payload is not None:
+            return self.stored_payload
+        if self.event_payload_id is None:
+            return None
+        try:
+            return self.event_payload.data if self.event_payload is not None else None
+        except EventPayload.DoesNotExist:
+            return None
+
+    @payload.setter
+    def payload(self, value: Any) -> None:
+        self.stored_payload = value
 
     def existing_webhook(self) -> Webhook | None:
         """The webhook, or None if there is none or it was deleted."""
