@@ -4,8 +4,11 @@ and a prune of one day, with its peak memory and longest transaction.
 
 The fill writes through psycopg's public COPY API (``cursor.copy`` and ``write_row``), in the
 log's real tables with their indexes: 20 webhooks and rules, deliveries spread over 30 days,
-1 or 2 attempts each (2 for the 5 % that failed), about 1.5 KB of payload per delivery. The
-attempts are written as the log writes them (a body that is the payload as JSON is not stored again).
+1 or 2 attempts each (2 for the 5 % that failed), about 1.5 KB of payload per event. Each event
+goes to ``fan_out`` of the webhooks (default 1): that many deliveries, one stored payload. Rows
+are written as the log writes them: the payload once per event (``EventPayload``, its id from
+``payload_id``), the deliveries referring to it, and an attempt whose body is the payload as
+JSON does not store it again.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from django.utils import timezone
 from demo.benchmark.log_concurrency import RedeliverProbe, delete_webhook_with_history
 from webhooks_app.delivery.log import is_payload_body
 from webhooks_app.delivery.retention import prune_older_than
-from webhooks_app.models import Delivery, DeliveryAttempt, EventRule, Webhook
+from webhooks_app.models import Delivery, DeliveryAttempt, EventPayload, EventRule, Webhook
+from webhooks_app.models.payload import payload_id
 
 __all__ = ["Timing", "fill", "measure_delete", "measure_prune", "measure_surfaces"]
 
@@ -52,10 +56,11 @@ DELIVERY_COLUMNS = (
     "attempt_count",
     "last_status_code",
     "last_error",
-    "payload",
+    "event_payload_id",
     "created",
     "last_updated",
 )
+PAYLOAD_COLUMNS = ("id", "data")
 ATTEMPT_COLUMNS = (
     "delivery_id",
     "number",
@@ -118,38 +123,49 @@ def _setup_hooks() -> list[tuple[int, str, int, str]]:
     return hooks
 
 
-def _rows(rows: int, start: datetime) -> Iterator[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]:
+Row = tuple[Any, ...]
+
+
+def _rows(rows: int, start: datetime, fan_out: int) -> Iterator[tuple[Row, list[Row], Row | None]]:
+    """Each delivery with its attempts, and the payload with the first delivery of its event
+    (None with the others)."""
     rng = random.Random(20)
     hooks = _setup_hooks()
     step = timedelta(days=DAYS) / max(rows, 1)
     headers = json.dumps({"Content-Type": "application/json", "X-Hook-Signature": "0" * 128})
     # The webhooks have no body template: each attempt sent its payload as JSON, which the log
-    # does not store again (request_body_is_payload) when the text rebuilt from the stored payload is identical;
-    # every payload has the same shape, so one check decides for all.
+    # does not store again (request_body_is_payload) when the text rebuilt from the stored
+    # payload is identical; every payload has the same shape, so one check decides for all.
     sample = _payload(0)
-    body_is_payload = is_payload_body(sample, json.loads(sample))
+    body_is_payload = is_payload_body(sample, json.loads(sample), sample)
+    event_id, payload, stored = uuid.UUID(int=0), "", uuid.UUID(int=0)
     for n in range(rows):
+        # Event n // fan_out goes to webhooks n, n + 1, ... (modulo 20): fan_out deliveries.
+        first_of_event = n % fan_out == 0
+        if first_of_event:
+            event_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+            payload = _payload(n // fan_out)
+            stored = payload_id(event_id, payload)
         hook_id, hook_name, rule_id, rule_name = hooks[n % WEBHOOKS]
         created = start + step * n
         failed = rng.random() < FAILED_SHARE
         status = 503 if failed else 200
-        payload = _payload(n)
         delivery_id = uuid.UUID(int=rng.getrandbits(128), version=4)
         delivery = (
             delivery_id,
-            uuid.UUID(int=rng.getrandbits(128), version=4),
+            event_id,
             hook_id,
             rule_id,
             hook_name,
             rule_name,
             "dcim.site",
-            str(n),
+            str(n // fan_out),
             "object_updated",
             "failed" if failed else "succeeded",
             2 if failed else 1,
             status,
             "HTTP 503" if failed else "",
-            payload,
+            stored,
             created,
             created,
         )
@@ -172,35 +188,44 @@ def _rows(rows: int, start: datetime) -> Iterator[tuple[tuple[Any, ...], list[tu
             )
             for number in range(1, (2 if failed else 1) + 1)
         ]
-        yield delivery, attempts
+        yield delivery, attempts, ((stored, payload) if first_of_event else None)
 
 
-def fill(rows: int, chunk: int = 50_000, progress: Callable[[str], None] = print) -> float:
-    """COPY ``rows`` deliveries (and their attempts) into the log; returns the seconds taken."""
+def fill(
+    rows: int, chunk: int = 50_000, progress: Callable[[str], None] = print, fan_out: int = 1
+) -> float:
+    """COPY ``rows`` deliveries (their payloads, one per event of ``fan_out`` deliveries, and
+    their attempts) into the log; returns the seconds taken."""
     began = time.monotonic()
     start = timezone.now() - timedelta(days=DAYS)
     delivery_table = Delivery._meta.db_table
+    payload_table = EventPayload._meta.db_table
     attempt_table = DeliveryAttempt._meta.db_table
-    source = _rows(rows, start)
+    source = _rows(rows, start, max(1, min(fan_out, WEBHOOKS)))
     done = 0
     while done < rows:
         batch = [next(source) for _ in range(min(chunk, rows - done))]
         with connection.cursor() as cursor:
+            columns = ", ".join(PAYLOAD_COLUMNS)
+            with cursor.copy(f"COPY {payload_table} ({columns}) FROM STDIN") as copy:
+                for _, _, payload in batch:
+                    if payload is not None:
+                        copy.write_row(payload)
             columns = ", ".join(DELIVERY_COLUMNS)
             with cursor.copy(f"COPY {delivery_table} ({columns}) FROM STDIN") as copy:
-                for delivery, _ in batch:
+                for delivery, _, _ in batch:
                     copy.write_row(delivery)
             columns = ", ".join(ATTEMPT_COLUMNS)
             with cursor.copy(f"COPY {attempt_table} ({columns}) FROM STDIN") as copy:
-                for _, attempts in batch:
+                for _, attempts, _ in batch:
                     for attempt in attempts:
                         copy.write_row(attempt)
         done += len(batch)
         progress(f"  {done:,} rows ({time.monotonic() - began:.0f} s)")
     # As autovacuum would soon after: statistics, and the visibility map (index-only scans).
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {delivery_table}")
-        cursor.execute(f"VACUUM ANALYZE {attempt_table}")
+        for table in (payload_table, delivery_table, attempt_table):
+            cursor.execute(f"VACUUM ANALYZE {table}")
     return time.monotonic() - began
 
 
@@ -249,7 +274,8 @@ def measure_surfaces(rows: int) -> list[Timing]:
 
 def measure_prune(days: int = 1) -> Timing:
     """Prune the oldest ``days``: the time, Python's peak memory and the longest batch (the
-    attempts' and the deliveries' DELETE of one batch, which share a transaction), while
+    attempts', the deliveries' and the payloads' DELETE of one batch, which share a
+    transaction), while
     another process redelivers deliveries of that day through the API (see RedeliverProbe)."""
     name = "prune one day" if days == 1 else f"prune {days} days"
     oldest = Delivery.objects.order_by("created").values_list("created", flat=True).first()
@@ -259,18 +285,20 @@ def measure_prune(days: int = 1) -> Timing:
     probe = RedeliverProbe(
         list(Delivery.objects.filter(created__lt=cutoff).values_list("pk", flat=True))
     )
-    batch_started: list[float] = []
-    batches: list[float] = []
+    # Each batch: from its attempts' DELETE to the end of its last DELETE (the deliveries', then
+    # the payloads'), which share its transaction.
+    batch_spans: list[list[float]] = []
+    attempt_table = DeliveryAttempt._meta.db_table
 
     def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         began = time.perf_counter()
         try:
             return execute(sql, params, many, context)
         finally:
-            if sql.startswith("DELETE") and DeliveryAttempt._meta.db_table in sql.split()[2]:
-                batch_started.append(began)
-            elif sql.startswith("DELETE") and batch_started:
-                batches.append(time.perf_counter() - batch_started.pop())
+            if sql.startswith("DELETE") and attempt_table in sql.split()[2]:
+                batch_spans.append([began, time.perf_counter()])
+            elif sql.startswith("DELETE") and batch_spans:
+                batch_spans[-1][1] = time.perf_counter()
 
     def prune() -> int:
         with connection.execute_wrapper(watch):
@@ -286,6 +314,7 @@ def measure_prune(days: int = 1) -> Timing:
         tracemalloc.stop()
     finally:
         probe.finish()
+    batches = [end - began for began, end in batch_spans]
     ordered = sorted(batches) or [0.0]
     median, longest = ordered[len(ordered) // 2] * 1000, ordered[-1] * 1000
     over = sum(1 for b in ordered if b >= 1.0)

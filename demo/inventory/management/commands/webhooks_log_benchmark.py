@@ -1,6 +1,8 @@
-"""``manage.py webhooks_log_benchmark --rows N [--private-postgres]``: the delivery log at scale.
+"""``manage.py webhooks_log_benchmark --rows N [--fan-out K] [--private-postgres]``: the delivery
+log at scale.
 
-Fills the log with N realistic deliveries (see :mod:`demo.benchmark.log_scale`), times the
+Fills the log with N realistic deliveries, each event going to K of the 20 webhooks (K
+deliveries sharing one stored payload; see :mod:`demo.benchmark.log_scale`), times the
 admin's and the API's lists, filters, searches and detail (median of 5 warm runs), a prune of
 one day while another process redelivers deliveries of that day through the API, and deleting a
 webhook and its rule with a long history, and prints a table with the bytes per delivery. It needs PostgreSQL (``DATABASE_URL``); ``--private-postgres``
@@ -24,10 +26,12 @@ from django.db import connection
 
 from demo.benchmark.log_scale import fill, measure_delete, measure_prune, measure_surfaces
 
-# The log's tables with their indexes and TOAST, over the deliveries they hold.
+# The log's tables (deliveries, their payloads, their attempts) with their indexes and TOAST,
+# over the deliveries they hold.
 BYTES_PER_DELIVERY = """
-    SELECT pg_total_relation_size('webhooks_app_delivery')
-         + pg_total_relation_size('webhooks_app_deliveryattempt'),
+    SELECT pg_total_relation_size('webhooks_app_delivery'),
+           pg_total_relation_size('webhooks_app_eventpayload'),
+           pg_total_relation_size('webhooks_app_deliveryattempt'),
            (SELECT count(*) FROM webhooks_app_delivery)
 """
 
@@ -37,6 +41,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--rows", type=int, default=100_000)
+        parser.add_argument(
+            "--fan-out",
+            type=int,
+            default=1,
+            help="How many of the 20 webhooks each event goes to (default 1): that many "
+            "deliveries share one stored payload.",
+        )
         parser.add_argument(
             "--prune-days",
             type=int,
@@ -52,33 +63,38 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         rows: int = options["rows"]
         prune_days: int = options["prune_days"]
+        fan_out: int = options["fan_out"]
+        if not 1 <= fan_out <= 20:
+            raise CommandError("--fan-out is between 1 and 20 (the benchmark's webhooks).")
         if options["private_postgres"]:
-            self.run_on_private_server(rows, prune_days)
+            self.run_on_private_server(rows, prune_days, fan_out)
             return
         if connection.vendor != "postgresql":
             raise CommandError("Run it on PostgreSQL (DATABASE_URL), or with --private-postgres.")
-        self.stdout.write(f"Filling the log with {rows:,} deliveries...")
-        seconds = fill(rows, progress=self.stdout.write)
+        self.stdout.write(f"Filling the log with {rows:,} deliveries (fan-out {fan_out})...")
+        seconds = fill(rows, progress=self.stdout.write, fan_out=fan_out)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
             (size,) = cursor.fetchone() or ("?",)
             cursor.execute("SHOW server_version")
             (version,) = cursor.fetchone() or ("?",)
             cursor.execute(BYTES_PER_DELIVERY)
-            (total, filled) = cursor.fetchone() or (0, 0)
+            (deliveries, payloads, attempts, filled) = cursor.fetchone() or (0, 0, 0, 0)
         timings = [*measure_surfaces(rows), measure_prune(prune_days), measure_delete()]
+        per = max(filled, 1)
+        total = (deliveries + payloads + attempts) / per
         self.stdout.write(
-            f"\n{rows:,} deliveries, filled in {seconds:.0f} s, database {size}; "
-            f"{platform.machine()}, {os.cpu_count()} CPUs, PostgreSQL "
-            f"{version}; {total / max(filled, 1):,.0f} bytes per delivery (tables, "
-            "indexes and attempts)\n"
+            f"\n{rows:,} deliveries (fan-out {fan_out}), filled in {seconds:.0f} s, database "
+            f"{size}; {platform.machine()}, {os.cpu_count()} CPUs, PostgreSQL {version}; "
+            f"{total:,.0f} bytes per delivery (tables, indexes, payloads and attempts: "
+            f"{deliveries / per:,.0f} + {payloads / per:,.0f} + {attempts / per:,.0f})\n"
         )
         width = max(len(t.surface) for t in timings)
         self.stdout.write(f"{'surface':<{width}}  median ms")
         for t in timings:
             self.stdout.write(f"{t.surface:<{width}}  {t.median_ms:9.1f}  {t.note}")
 
-    def run_on_private_server(self, rows: int, prune_days: int) -> None:
+    def run_on_private_server(self, rows: int, prune_days: int, fan_out: int) -> None:
         from tests.postgres_server import PostgresServer  # the test suite's throwaway servers
         from tests.redis_server import RedisServer
 
@@ -92,7 +108,7 @@ class Command(BaseCommand):
             subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
             subprocess.run(
                 [*manage, "webhooks_log_benchmark", "--rows", str(rows)]
-                + ["--prune-days", str(prune_days)],
+                + ["--prune-days", str(prune_days), "--fan-out", str(fan_out)],
                 env=env,
                 check=True,
             )
