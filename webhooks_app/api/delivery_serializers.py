@@ -76,6 +76,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
 class DeliveryDetailSerializer(DeliverySerializer):
     """A delivery with the event context it was rendered from and every attempt."""
 
+    # Delivery.payload: the event's shared payload, or the row's own copy (logged before 0011).
     payload = serializers.JSONField(read_only=True)
     attempts = DeliveryAttemptSerializer(many=True, read_only=True)
 
