@@ -75,9 +75,11 @@ def test_prune_deletes_deliveries_older_than_the_retention(
     Site.objects.create(name="Old", slug="old")
     Site.objects.create(name="New", slug="new")
     drain(queue)
-    old = Delivery.objects.get(payload__data__name="Old")
+    old = Delivery.objects.get(event_payload__data__data__name="Old")
     Delivery.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=31))
     out = StringIO()
     call_command("webhooks_prune", stdout=out)
     assert "Deleted 1" in out.getvalue()
-    assert list(Delivery.objects.values_list("payload__data__name", flat=True)) == ["New"]
+    assert list(Delivery.objects.values_list("event_payload__data__data__name", flat=True)) == [
+        "New"
+    ]

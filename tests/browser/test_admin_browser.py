@@ -106,7 +106,7 @@ def test_operator_sets_up_a_webhook_and_retries_failed_deliveries(
     page.goto("/admin/webhooks_app/delivery/?state__exact=succeeded")
     reload_until(page, "#result_list tbody tr:nth-child(2)")
     shoot(page, "delivery-log-after-retry")
-    delivery = Delivery.objects.get(payload__data__name="Browser Site Two")
+    delivery = Delivery.objects.get(event_payload__data__data__name="Browser Site Two")
     assert delivery.state == "succeeded" and delivery.attempt_count == 2
     page.goto(f"/admin/webhooks_app/delivery/{delivery.pk}/change/")
     assert page.locator("#attempt-1").is_visible() and page.locator("#attempt-2").is_visible()

@@ -48,38 +48,40 @@ def test_an_outbox_job_comes_back_with_its_keys_in_their_order() -> None:
 def test_bulk_update_keeps_the_key_order() -> None:
     delivery = make_delivery({"a": 1})
     delivery.payload = PAYLOAD
-    Delivery.objects.bulk_update([delivery], ["payload"])
+    Delivery.objects.bulk_update([delivery], ["stored_payload"])
     assert json.dumps(Delivery.objects.get(pk=delivery.pk).payload) == json.dumps(PAYLOAD)
 
 
 def test_key_lookups_filter_as_on_a_json_field() -> None:
     wanted = make_delivery(PAYLOAD)
     other = make_delivery({**PAYLOAD, "event": "deleted", "data": {"name": "Other", "id": 8}})
-    assert list(Delivery.objects.filter(payload__event="created")) == [wanted]
-    assert list(Delivery.objects.filter(payload__data__name="Site A")) == [wanted]
-    assert list(Delivery.objects.filter(payload__data__id__gt=7)) == [other]
-    assert list(Delivery.objects.filter(payload__data__alpha__has_key="y")) == [wanted]
-    assert list(Delivery.objects.filter(payload__data__name__icontains="site a")) == [wanted]
-    assert list(Delivery.objects.filter(payload__data__alpha__isnull=False)) == [wanted]
-    assert Delivery.objects.filter(payload__has_key="snapshots").count() == 2
-    assert Delivery.objects.filter(payload__has_key="missing").count() == 0
+    assert list(Delivery.objects.filter(stored_payload__event="created")) == [wanted]
+    assert list(Delivery.objects.filter(stored_payload__data__name="Site A")) == [wanted]
+    assert list(Delivery.objects.filter(stored_payload__data__id__gt=7)) == [other]
+    assert list(Delivery.objects.filter(stored_payload__data__alpha__has_key="y")) == [wanted]
+    assert list(Delivery.objects.filter(stored_payload__data__name__icontains="site a")) == [wanted]
+    assert list(Delivery.objects.filter(stored_payload__data__alpha__isnull=False)) == [wanted]
+    assert Delivery.objects.filter(stored_payload__has_key="snapshots").count() == 2
+    assert Delivery.objects.filter(stored_payload__has_key="missing").count() == 0
 
 
 def test_key_values_can_be_selected() -> None:
     make_delivery(PAYLOAD)
-    assert list(Delivery.objects.values_list("payload__data__name", flat=True)) == ["Site A"]
+    assert list(Delivery.objects.values_list("stored_payload__data__name", flat=True)) == ["Site A"]
     # Equal, but only the whole value keeps its key order: on PostgreSQL a key transform reads
     # through jsonb.
-    [alpha] = Delivery.objects.values_list("payload__data__alpha", flat=True)
+    [alpha] = Delivery.objects.values_list("stored_payload__data__alpha", flat=True)
     assert alpha == PAYLOAD["data"]["alpha"]
 
 
 def test_whole_value_lookups() -> None:
     wanted = make_delivery(PAYLOAD)
-    assert list(Delivery.objects.filter(payload=PAYLOAD)) == [wanted]
+    assert list(Delivery.objects.filter(stored_payload=PAYLOAD)) == [wanted]
     if connection.vendor == "postgresql":  # JSON containment does not exist on SQLite
-        assert list(Delivery.objects.filter(payload__contains={"event": "created"})) == [wanted]
-        assert Delivery.objects.filter(payload__contains={"event": "updated"}).count() == 0
+        assert list(Delivery.objects.filter(stored_payload__contains={"event": "created"})) == [
+            wanted
+        ]
+        assert Delivery.objects.filter(stored_payload__contains={"event": "updated"}).count() == 0
 
 
 def test_the_column_keeps_the_text_as_saved() -> None:
