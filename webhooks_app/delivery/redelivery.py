@@ -41,34 +41,23 @@ def _spec_for(delivery: Delivery, webhook_id: int, payload: Any) -> JobSpec:
     return {"id": f"webhook-{delivery.pk}-redeliver-{uuid.uuid4().hex[:12]}", "deliveries": [data]}
 
 
-def _payload_loaded(delivery: Delivery) -> bool:
-    """Whether reading ``delivery.payload`` needs no query."""
-    if "stored_payload" in delivery.get_deferred_fields():
-        return False
-    if delivery.stored_payload is not None or delivery.event_payload_id is None:
-        return True
-    return Delivery.event_payload.is_cached(delivery)
-
-
 def _payloads(rows: list[Delivery]) -> dict[Any, Any]:
-    """The payload of each delivery that still exists, by id: those not loaded with it (see
-    ``Delivery.payload``) are read in one query."""
-    payloads = {d.pk: d.payload for d in rows if _payload_loaded(d)}
-    missing = [d.pk for d in rows if d.pk not in payloads]
-    if missing:
-        fresh = Delivery.objects.filter(pk__in=missing).select_related("event_payload").order_by()
-        payloads.update((d.pk, d.payload) for d in fresh.only("stored_payload", "event_payload"))
-    return payloads
+    """The payload of each of these deliveries that still exists (not pruned meanwhile), by
+    id, read in one query whatever was loaded with them."""
+    fresh = (
+        Delivery.objects.filter(pk__in=[d.pk for d in rows])
+        .select_related("event_payload")
+        .only("stored_payload", "event_payload")
+        .order_by()
+    )
+    return {d.pk: d.payload for d in fresh}
 
 
 def redeliver_many(deliveries: QuerySet[Delivery] | list[Delivery]) -> int:
     """Queue a new attempt of each delivery (same event id, same payload) in one pipeline.
     Raises ``redis.RedisError`` when Redis is unreachable; returns how many were queued.
 
-    A QuerySet is read with the payloads (one query); deliveries given as a list are best read
-    with ``select_related("event_payload")``, else their payloads are read in one more query."""
-    if isinstance(deliveries, QuerySet):
-        deliveries = deliveries.defer(None).select_related("event_payload")
+    The payloads are read in one query (with the deliveries' existence)."""
     rows = list(deliveries)
     # A deleted webhook's id stays in the log (no constraint): only existing ones are queued.
     ids = {d.webhook_id for d in rows if d.webhook_id is not None}
