@@ -249,6 +249,7 @@ def measure_surfaces(rows: int) -> list[Timing]:
     client.force_login(user)
     sample = Delivery.objects.order_by("created", "id")[rows // 2]
     webhook_id = sample.webhook_id
+    other_webhook = Webhook.objects.exclude(pk=webhook_id).values_list("pk", flat=True).first()
     admin = "/admin/webhooks_app/delivery/"
     api = "/api/webhooks/deliveries/"
     surfaces: list[tuple[str, str, dict[str, Any]]] = [
@@ -265,6 +266,8 @@ def measure_surfaces(rows: int) -> list[Timing]:
         ("API ?pagination=cursor", api, {"pagination": "cursor", "limit": 50}),
         ("API ?webhook=", api, {"webhook": webhook_id, "limit": 50}),
         ("API ?state=failed", api, {"state": "failed", "limit": 50}),
+        ("API ?state=failed&state=retrying", api, {"state": ["failed", "retrying"], "limit": 50}),
+        ("API two ?webhook= values", api, {"webhook": [webhook_id, other_webhook], "limit": 50}),
         ("API ?ordering=created", api, {"ordering": "created", "limit": 50}),
     ]
     return [
