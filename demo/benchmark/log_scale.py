@@ -249,7 +249,8 @@ def measure_surfaces(rows: int) -> list[Timing]:
     client.force_login(user)
     sample = Delivery.objects.order_by("created", "id")[rows // 2]
     webhook_id = sample.webhook_id
-    other_webhook = Webhook.objects.exclude(pk=webhook_id).values_list("pk", flat=True).first()
+    others = Webhook.objects.exclude(pk=webhook_id or 0).order_by("pk")
+    other_webhook = others.values_list("pk", flat=True).first()
     admin = "/admin/webhooks_app/delivery/"
     api = "/api/webhooks/deliveries/"
     surfaces: list[tuple[str, str, dict[str, Any]]] = [

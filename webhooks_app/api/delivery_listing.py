@@ -26,7 +26,6 @@ Limit/offset pages stay cheap on a log of millions of rows:
   read as one index range per value (``delivery_merge``): the count adds each value's count
   (from its index alone, bounded together by the cap: the same answer), and a page that
   ends within :attr:`DeliveryOffsetPagination.merge_rows` rows of the ranges is their merge.
-  Cursor pages of such a list are merged too, each range read from the cursor's position.
 """
 
 from __future__ import annotations
@@ -177,78 +176,14 @@ class DeliveryOffsetPagination(BoundedLimitOffsetPagination):
 
 
 class DeliveryCursorPagination(CursorPagination):
-    """Keyset pagination on ``created`` (the ordering filter chooses the direction).
+    """Keyset pagination on ``created`` (the ordering filter chooses the direction). A list
+    filtered by several values of a column is DRF's one query here (a merge of the ranges
+    measured no faster: 12 ms against 13-14 ms at a million rows)."""
 
-    A list filtered by several values of a column is read as a merge of one index range per
-    value (``delivery_merge``), each from the cursor's position on: the page, its positions
-    and links are those DRF's cursor pages compute from the rows (the steps of
-    :meth:`CursorPagination.paginate_queryset`, with the rows read by the merge), while the
-    ranges read at most :attr:`DeliveryOffsetPagination.merge_rows` rows; DRF's one query
-    otherwise.
-    """
-
-    ordering: str | list[str] | tuple[str, ...] = DEFAULT_ORDERING[0]
+    ordering = DEFAULT_ORDERING[0]
     page_size = api_settings.PAGE_SIZE or 50
     page_size_query_param = "limit"
     max_page_size = BoundedLimitOffsetPagination.max_limit
-
-    def paginate_queryset(  # type: ignore[override, type-var, unused-ignore]
-        self, queryset: QuerySet[M, R], request: Request, view: APIView | None = None
-    ) -> list[R] | None:
-        split = branches(request, queryset, view)
-        page_size = self.get_page_size(request)
-        cursor = self.decode_cursor(request)
-        offset = cursor.offset if cursor is not None else 0
-        rows = len(split or ()) * (offset + (page_size or 0) + 1)
-        if split is None or not page_size or rows > DeliveryOffsetPagination.merge_rows:
-            return super().paginate_queryset(queryset, request, view)  # type: ignore[return-value, type-var, unused-ignore]
-        self.request = request
-        self.page_size = page_size
-        self.base_url = request.build_absolute_uri()
-        ordering = self.get_ordering(request, queryset, view)  # type: ignore[arg-type, unused-ignore]
-        self.ordering = ordering
-        self.cursor = cursor
-        reverse, position = False, None
-        if cursor is not None:  # the position is the text of the query string (stubs: int)
-            reverse = cursor.reverse
-            position = None if cursor.position is None else str(cursor.position)
-        read_in = reversed_ordering(ordering) if reverse else ordering
-        if position is not None:  # rows after the position, in the order they are read
-            field = ordering[0].lstrip("-")
-            after = "lt" if reverse != ordering[0].startswith("-") else "gt"
-            split = [branch.filter(**{f"{field}__{after}": position}) for branch in split]
-        results = merged_rows(queryset, split, read_in, offset, page_size + 1)
-        page = results[:page_size]
-        following = position_of(results[-1], ordering) if len(results) > len(page) else None
-        if reverse:  # read backwards: the page is shown in the list's order
-            page.reverse()
-            self.has_next = position is not None or offset > 0
-            self.has_previous = following is not None
-            if self.has_next:
-                self.next_position = position
-            if self.has_previous:
-                self.previous_position = following
-        else:
-            self.has_next = following is not None
-            self.has_previous = position is not None or offset > 0
-            if self.has_next:
-                self.next_position = following
-            if self.has_previous:
-                self.previous_position = position
-        self.page = page
-        if (self.has_previous or self.has_next) and self.template is not None:
-            self.display_page_controls = True
-        return page
-
-
-def reversed_ordering(ordering: Sequence[str]) -> tuple[str, ...]:
-    return tuple(f[1:] if f.startswith("-") else f"-{f}" for f in ordering)
-
-
-def position_of(row: Any, ordering: Sequence[str]) -> str:
-    """A cursor's position: the row's value of the ordering's first field, as text (as DRF's
-    cursor pages write it)."""
-    return str(getattr(row, ordering[0].lstrip("-")))
 
 
 def wants_cursor(request: Request) -> bool:
