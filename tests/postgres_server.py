@@ -167,7 +167,8 @@ def remove_stale_clusters(root: Path) -> None:
 class PostgresServer:
     """One PostgreSQL cluster on 127.0.0.1, owned by this session."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, settings: dict[str, str] | None = None) -> None:
+        self.settings = {**SERVER_SETTINGS, **(settings or {})}
         self.bindir = find_bindir()
         self.account = server_account()
         self.root = root
@@ -212,7 +213,7 @@ class PostgresServer:
         self._give(self.dir)
         self._initdb()
         log = (self.dir / "server.log").open("ab")
-        settings = [f"--{key}={value}" for key, value in SERVER_SETTINGS.items()]
+        settings = [f"--{key}={value}" for key, value in self.settings.items()]
         with log:
             self.process = subprocess.Popen(
                 [str(self.bindir / "postgres"), "-D", str(self.dir / "data"), "-p", str(self.port)]

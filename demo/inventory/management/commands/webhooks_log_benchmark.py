@@ -55,6 +55,14 @@ class Command(BaseCommand):
             help="How many of the 30 days the timed prune deletes (default 1; 15: half the log).",
         )
         parser.add_argument(
+            "--shared-buffers",
+            default="",
+            help="With --private-postgres: the server's shared_buffers (e.g. 2GB; default: "
+            "PostgreSQL's, 128MB). A log of millions of rows is served from PostgreSQL's own "
+            "cache only if it is sized for it (the PostgreSQL manual's starting point: 25%% of "
+            "the RAM).",
+        )
+        parser.add_argument(
             "--private-postgres",
             action="store_true",
             help="Run on a throwaway PostgreSQL server under /tmp (deleted afterwards).",
@@ -67,7 +75,7 @@ class Command(BaseCommand):
         if not 1 <= fan_out <= 20:
             raise CommandError("--fan-out is between 1 and 20 (the benchmark's webhooks).")
         if options["private_postgres"]:
-            self.run_on_private_server(rows, prune_days, fan_out)
+            self.run_on_private_server(rows, prune_days, fan_out, options["shared_buffers"])
             return
         if connection.vendor != "postgresql":
             raise CommandError("Run it on PostgreSQL (DATABASE_URL), or with --private-postgres.")
@@ -78,6 +86,8 @@ class Command(BaseCommand):
             (size,) = cursor.fetchone() or ("?",)
             cursor.execute("SHOW server_version")
             (version,) = cursor.fetchone() or ("?",)
+            cursor.execute("SHOW shared_buffers")
+            (buffers,) = cursor.fetchone() or ("?",)
             cursor.execute(BYTES_PER_DELIVERY)
             (deliveries, payloads, attempts, filled) = cursor.fetchone() or (0, 0, 0, 0)
         timings = [*measure_surfaces(rows), measure_prune(prune_days), measure_delete()]
@@ -85,7 +95,8 @@ class Command(BaseCommand):
         total = (deliveries + payloads + attempts) / per
         self.stdout.write(
             f"\n{rows:,} deliveries (fan-out {fan_out}), filled in {seconds:.0f} s, database "
-            f"{size}; {platform.machine()}, {os.cpu_count()} CPUs, PostgreSQL {version}; "
+            f"{size}; {platform.machine()}, {os.cpu_count()} CPUs, PostgreSQL {version} "
+            f"(shared_buffers {buffers}); "
             f"{total:,.0f} bytes per delivery (tables, indexes, payloads and attempts: "
             f"{deliveries / per:,.0f} + {payloads / per:,.0f} + {attempts / per:,.0f})\n"
         )
@@ -94,11 +105,12 @@ class Command(BaseCommand):
         for t in timings:
             self.stdout.write(f"{t.surface:<{width}}  {t.median_ms:9.1f}  {t.note}")
 
-    def run_on_private_server(self, rows: int, prune_days: int, fan_out: int) -> None:
+    def run_on_private_server(self, rows: int, prune_days: int, fan_out: int, buffers: str) -> None:
         from tests.postgres_server import PostgresServer  # the test suite's throwaway servers
         from tests.redis_server import RedisServer
 
-        server = PostgresServer(Path("/tmp/webhooks-log-benchmark"))
+        settings = {"shared_buffers": buffers} if buffers else {}
+        server = PostgresServer(Path("/tmp/webhooks-log-benchmark"), settings)
         redis = RedisServer()  # the redeliveries during the prune queue their jobs there
         server.start()
         redis.start()
