@@ -65,7 +65,7 @@ def redeliver_with_message(
     if skipped:
         messages.warning(
             request,
-            f"{skipped} deliver{'y' if skipped == 1 else 'ies'} skipped: the webhook no longer exists.",
+            f"{skipped} deliver{'y' if skipped == 1 else 'ies'} skipped: the webhook no longer exists, or the delivery was deleted meanwhile.",
         )
 
 

@@ -266,11 +266,12 @@ class DeliveryViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet[Delivery]):
         """Queue a new attempt of this delivery: the same event (same event id and payload),
         numbered after the last attempt. Needs the change permission on deliveries."""
         delivery = self.get_object()
-        if not redeliver(delivery):
-            raise Conflict("The delivery's webhook no longer exists; it cannot be redelivered.")
+        queued_one = redeliver(delivery)
         # Pruned meanwhile: the delivery is gone, as for any other missing one.
         queued = self.get_queryset().filter(pk=delivery.pk).first()
         if queued is None:
             raise NotFound("No Delivery matches the given query.")
+        if not queued_one:
+            raise Conflict("The delivery's webhook no longer exists; it cannot be redelivered.")
         serializer = DeliveryDetailSerializer(queued, context=self.get_serializer_context())
         return Response(serializer.data, status=status.HTTP_202_ACCEPTED)
