@@ -52,6 +52,11 @@ def _delete_batch(using: str, rows: Sequence[BatchRow]) -> int:
     def prepared(field: Field[Any, Any], values: Any) -> list[Any]:
         return [field.get_db_prep_value(value, connection) for value in values]
 
+    def column(field: Field[Any, Any]) -> str:
+        name = field.column
+        assert name is not None  # typed str | None by django-stubs 6.1
+        return quote(name)
+
     deliveries = Delivery._meta
     key = deliveries.get_field("id")
     reference = deliveries.get_field("event_payload")
@@ -68,18 +73,16 @@ def _delete_batch(using: str, rows: Sequence[BatchRow]) -> int:
             f"DELETE FROM {quote(attempts.db_table)} WHERE {quote(parent)} IN ({_marks(ids)})",
             ids,
         )
-        cursor.execute(
-            f"DELETE FROM {delivery_table} WHERE {quote(key.column)} IN ({_marks(ids)})", ids
-        )
+        cursor.execute(f"DELETE FROM {delivery_table} WHERE {column(key)} IN ({_marks(ids)})", ids)
         deleted = int(cursor.rowcount)
         if payload_ids:  # those no delivery of their event refers to any more
-            payload_column = quote(payload_key.column)
+            payload_column = column(payload_key)
             cursor.execute(
                 f"DELETE FROM {quote(EventPayload._meta.db_table)} "
                 f"WHERE {payload_column} IN ({_marks(payload_ids)}) "
-                f"AND {payload_column} NOT IN (SELECT {quote(reference.column)} "
-                f"FROM {delivery_table} WHERE {quote(event.column)} IN ({_marks(event_ids)}) "
-                f"AND {quote(reference.column)} IS NOT NULL)",
+                f"AND {payload_column} NOT IN (SELECT {column(reference)} "
+                f"FROM {delivery_table} WHERE {column(event)} IN ({_marks(event_ids)}) "
+                f"AND {column(reference)} IS NOT NULL)",
                 [*payload_ids, *event_ids],
             )
         return deleted
