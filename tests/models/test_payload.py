@@ -52,11 +52,11 @@ def test_one_event_to_two_webhooks_stores_its_payload_once(
 ) -> None:
     for name in ("First", "Second"):
         make_rule(make_webhook(receiver.url, name=name))
-    Site.objects.create(name="Shared", slug="shared")
+    Site.objects.create(name="Stored once", slug="stored-once")
     drain(queue)
     first, second = Delivery.objects.order_by("webhook_name")
     sent = {json.loads(r.body)["data"]["name"] for r in receiver.wait_for(2)}
-    assert sent == {"Shared"}
+    assert sent == {"Stored once"}
     [stored] = EventPayload.objects.all()
     assert first.event_id == second.event_id
     assert first.event_payload_id == second.event_payload_id == stored.pk
